@@ -1,0 +1,179 @@
+"""A competition's shape as data: tracks, scenarios, splits, files, metrics and limits.
+
+MICO is the built-in definition. Another competition of the same shape (other tracks, other
+model-id ranges, other thresholds) is a new `Definition`, for example loaded from JSON with
+`Definition.from_dict`, never new code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Track:
+    """A ranked group of scenarios; each participant submits one zip per track."""
+
+    name: str
+    scenarios: tuple[str, ...]
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        # The official program numbers scenarios in sorted order (scenario1 = first name).
+        object.__setattr__(self, "scenarios", tuple(sorted(self.scenarios)))
+
+
+@dataclass(frozen=True)
+class Split:
+    """A named range of model ids, `first` to `last` inclusive."""
+
+    name: str
+    first: int
+    last: int
+
+    @property
+    def model_ids(self) -> range:
+        """The model ids of this split, in order."""
+        return range(self.first, self.last + 1)
+
+    def describe(self) -> str:
+        """Human form of the range, e.g. `model_150 to model_199`."""
+        return f"model_{self.first} to model_{self.last}"
+
+
+@dataclass(frozen=True)
+class Definition:
+    """Everything the reader and the scorer need to know about a competition."""
+
+    slug: str
+    title: str
+    tracks: tuple[Track, ...]
+    splits: tuple[Split, ...]
+    required_splits: tuple[str, ...]
+    points_per_model: int
+    fpr_thresholds: tuple[float, ...]
+    ranking_threshold: float
+    split_aliases: Mapping[str, str] = field(default_factory=dict)
+    prediction_file: str = "prediction.csv"
+    solution_file: str = "solution.csv"
+    max_submission_bytes: int = 2 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.ranking_threshold not in self.fpr_thresholds:
+            raise ValueError("ranking_threshold must be one of fpr_thresholds")
+        names = [s.name for s in self.splits]
+        unknown = set(self.required_splits) - set(names)
+        if unknown:
+            raise ValueError(f"required splits {sorted(unknown)} are not splits")
+        scenarios = [s for t in self.tracks for s in t.scenarios]
+        if len(scenarios) != len(set(scenarios)):
+            raise ValueError("a scenario name may belong to one track only")
+
+    def track(self, name: str) -> Track:
+        """The track called `name`; KeyError naming the known tracks otherwise."""
+        for track in self.tracks:
+            if track.name == name:
+                return track
+        known = ", ".join(t.name for t in self.tracks)
+        raise KeyError(f"'{name}' is not a track of {self.title}; tracks: {known}")
+
+    def split(self, name: str) -> Split:
+        """The split called `name` (or one of its aliases)."""
+        name = self.split_aliases.get(name, name)
+        for split in self.splits:
+            if split.name == name:
+                return split
+        raise KeyError(f"'{name}' is not a split; splits: {', '.join(self.split_names)}")
+
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        """Names of the splits, in definition order."""
+        return tuple(s.name for s in self.splits)
+
+    def track_of_scenario(self, scenario: str) -> Track | None:
+        """The track a scenario belongs to, or None."""
+        for track in self.tracks:
+            if scenario in track.scenarios:
+                return track
+        return None
+
+    @property
+    def ranking_key(self) -> str:
+        """Metric key of the ranking threshold, e.g. `TPR_FPR_1000`."""
+        return tpr_key(self.ranking_threshold)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Definition:
+        """Build a definition from plain data (the shape `to_dict` writes)."""
+        return cls(
+            slug=data["slug"],
+            title=data.get("title", data["slug"]),
+            tracks=tuple(
+                Track(t["name"], tuple(t["scenarios"]), t.get("title", "")) for t in data["tracks"]
+            ),
+            splits=tuple(Split(s["name"], int(s["first"]), int(s["last"])) for s in data["splits"]),
+            required_splits=tuple(data["required_splits"]),
+            points_per_model=int(data["points_per_model"]),
+            fpr_thresholds=tuple(float(t) for t in data["fpr_thresholds"]),
+            ranking_threshold=float(data["ranking_threshold"]),
+            split_aliases=dict(data.get("split_aliases", {})),
+            prediction_file=data.get("prediction_file", "prediction.csv"),
+            solution_file=data.get("solution_file", "solution.csv"),
+            max_submission_bytes=int(data.get("max_submission_bytes", 2 * 1024 * 1024)),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Definition:
+        """Read a definition from a JSON file."""
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON; `from_dict(to_dict())` gives an equal definition."""
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "tracks": [
+                {"name": t.name, "scenarios": list(t.scenarios), "title": t.title}
+                for t in self.tracks
+            ],
+            "splits": [{"name": s.name, "first": s.first, "last": s.last} for s in self.splits],
+            "required_splits": list(self.required_splits),
+            "points_per_model": self.points_per_model,
+            "fpr_thresholds": list(self.fpr_thresholds),
+            "ranking_threshold": self.ranking_threshold,
+            "split_aliases": dict(self.split_aliases),
+            "prediction_file": self.prediction_file,
+            "solution_file": self.solution_file,
+            "max_submission_bytes": self.max_submission_bytes,
+        }
+
+
+def tpr_key(threshold: float) -> str:
+    """Official key of TPR at FPR < threshold: t x 10^4, e.g. 0.1 -> `TPR_FPR_1000`."""
+    return f"TPR_FPR_{round(threshold * 1e4)}"
+
+
+MICO = Definition(
+    slug="mico",
+    title="MICO: Microsoft Membership Inference Competition",
+    tracks=(
+        Track("cifar10", ("cifar10_hi", "cifar10_inf", "cifar10_lo"), "CIFAR-10 images"),
+        Track(
+            "purchase100",
+            ("purchase100_hi", "purchase100_inf", "purchase100_lo"),
+            "Purchase-100 tabular",
+        ),
+        Track("sst2", ("sst2_hi", "sst2_inf", "sst2_lo"), "SST-2 text"),
+        Track("ddp", ("cifar10_ddp", "purchase100_ddp", "sst2_ddp"), "DP distinguisher"),
+    ),
+    splits=(Split("train", 0, 99), Split("dev", 100, 149), Split("final", 150, 199)),
+    required_splits=("dev", "final"),
+    points_per_model=200,
+    fpr_thresholds=(0.001, 0.01, 0.05, 0.1, 0.15, 0.2),
+    ranking_threshold=0.1,
+    split_aliases={"test": "final"},
+)

@@ -1,0 +1,222 @@
+"""Where files sit: `{track}/{scenario}/{split}/model_{id}/{file}`, and what is missing or extra.
+
+Accepted around that layout: any enclosing folders shared by every file (`zipfile.write` with a
+full path, a folder zipped whole), no track folder at all (the scenario folders zipped
+directly), `test/` for `final/`, and the file name in any letter case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.scoring.definition import Definition, Track
+from app.scoring.problems import Problem
+
+_MODEL = re.compile(r"model_(\d{1,9})")
+_LIST = 8  # missing models listed by name before "..."
+
+
+@dataclass(frozen=True, order=True)
+class Key:
+    """A model of a scenario's split: where one file's values belong."""
+
+    scenario: str
+    split: str
+    model_id: int
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A file recognised in the layout."""
+
+    key: Key
+    track: Track
+    path: str
+    base: str  # everything above the scenario folder, with its trailing `/`
+
+
+def place(path: str, definition: Definition, filename: str) -> Placed | Problem:
+    """Recognise one file's place in the layout, or say what is wrong with it."""
+    parts = path.split("/")
+    layout = f"{{track}}/{{scenario}}/{{split}}/model_<id>/{filename}"
+    if parts[-1].lower() != filename.lower():
+        return Problem(path, f"unexpected file; expected only {layout} files")
+    if len(parts) < 4:
+        return Problem(path, f"is not inside a scenario, split and model folder ({layout})")
+    scenario, split_name, model_dir = parts[-4], parts[-3], parts[-2]
+    match = _MODEL.fullmatch(model_dir)
+    if not match:
+        return Problem(path, f"folder '{model_dir}' should be named model_<id>, e.g. model_100")
+    try:
+        split = definition.split(split_name.lower())
+    except KeyError:
+        names = ", ".join(definition.split_names)
+        return Problem(path, f"'{split_name}' is not a split; expected one of {names}")
+    track = definition.track_of_scenario(scenario)
+    if track is None:
+        return Problem(path, f"'{scenario}' is not a scenario of {definition.slug}")
+    model_id = int(match.group(1))
+    if model_id not in split.model_ids:
+        return Problem(
+            path, f"model_{model_id} is not a model of the {split.name} split ({split.describe()})"
+        )
+    base = "/".join(parts[:-4])
+    return Placed(Key(scenario, split.name, model_id), track, path, base + "/" if base else "")
+
+
+@dataclass
+class Layout:
+    """The files of a tree keyed by model, and every problem with where they sit."""
+
+    files: dict[Key, str]
+    tracks: tuple[Track, ...]
+    problems: list[Problem]
+
+
+def collect(
+    placed: Iterable[Placed],
+    definition: Definition,
+    *,
+    name: str,
+    track: str | None,
+    single_track: bool,
+    required_splits: tuple[str, ...],
+) -> Layout:
+    """Check a set of placed files for one shared base, one track, duplicates and gaps."""
+    placed = list(placed)
+    problems = _mixed_bases(placed, name) + _misplaced_tracks(placed, definition)
+    chosen, wrong = _choose_tracks(placed, definition, name, track, single_track)
+    problems += wrong
+    files: dict[Key, str] = {}
+    for p in placed:
+        if p.track not in chosen:
+            continue
+        if p.key in files:
+            problems.append(
+                Problem(
+                    p.path,
+                    f"is a second file for {p.key.scenario} "
+                    f"{p.key.split} model_{p.key.model_id} "
+                    f"(the first is {files[p.key]})",
+                )
+            )
+            continue
+        files[p.key] = p.path
+    bases = {p.track.name: p.base for p in placed}
+    for t in chosen:
+        problems += _gaps(files, t, definition, required_splits, bases.get(t.name, ""))
+    return Layout(files, chosen, problems)
+
+
+def _mixed_bases(placed: list[Placed], name: str) -> list[Problem]:
+    """One problem when the files do not all sit under the same enclosing folders."""
+    roots = sorted({_strip_track(p) for p in placed})
+    if len(roots) <= 1:
+        return []
+    shown = " and ".join(f"'{r or '(top level)'}'" for r in roots[:2])
+    return [
+        Problem(
+            name, f"files sit under different folders ({shown}); zip one copy of the track folder"
+        )
+    ]
+
+
+def _strip_track(p: Placed) -> str:
+    """The enclosing folders of a file, without its track folder."""
+    suffix = f"{p.track.name}/"
+    if p.base == suffix or p.base.endswith("/" + suffix):
+        return p.base[: -len(suffix)]
+    return p.base
+
+
+def _misplaced_tracks(placed: list[Placed], definition: Definition) -> list[Problem]:
+    """Scenario folders inside the folder of another track (once per folder)."""
+    track_names = {t.name for t in definition.tracks}
+    problems = []
+    for base, scenario, owner in sorted({(p.base, p.key.scenario, p.track.name) for p in placed}):
+        folder = base.rstrip("/").rsplit("/", 1)[-1]
+        if folder != owner and folder in track_names:
+            problems.append(
+                Problem(
+                    f"{base}{scenario}/",
+                    f"is a scenario of track {owner}, but sits in the folder '{folder}'",
+                )
+            )
+    return problems
+
+
+def _choose_tracks(
+    placed: list[Placed],
+    definition: Definition,
+    name: str,
+    track: str | None,
+    single_track: bool,
+) -> tuple[tuple[Track, ...], list[Problem]]:
+    """The track(s) the tree is for, and problems for files of any other."""
+    found = sorted({p.track.name for p in placed})
+    if track is not None:
+        wanted = definition.track(track)
+        strays = sorted(
+            {(p.base, p.key.scenario, p.track.name) for p in placed if p.track != wanted}
+        )
+        return (wanted,), [
+            Problem(f"{base}{scenario}/", f"is a scenario of track {owner}, not of {track}")
+            for base, scenario, owner in strays
+        ]
+    if not found:
+        return (), [Problem(name, "holds no prediction or solution files in the expected layout")]
+    if single_track and len(found) > 1:
+        return (), [
+            Problem(
+                name,
+                f"holds scenarios of several tracks ({', '.join(found)}); make one zip per track",
+            )
+        ]
+    return tuple(definition.track(t) for t in found), []
+
+
+def _gaps(
+    files: dict[Key, str],
+    track: Track,
+    definition: Definition,
+    required_splits: tuple[str, ...],
+    base: str,
+) -> list[Problem]:
+    """Missing scenarios, splits and models of a track, one problem per scenario or split."""
+    present: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for key in files:
+        if key.scenario in track.scenarios:
+            present[key.scenario, key.split].add(key.model_id)
+    splits = [
+        s
+        for s in definition.splits
+        if s.name in required_splits or any(k[1] == s.name for k in present)
+    ]
+    problems = []
+    for scenario in track.scenarios:
+        if not any((scenario, s.name) in present for s in splits):
+            wanted = " and ".join(s.name for s in splits)
+            problems.append(
+                Problem(f"{base}{scenario}/", f"scenario missing (expected its {wanted} files)")
+            )
+            continue
+        for split in splits:
+            ids = present.get((scenario, split.name), set())
+            missing = [i for i in split.model_ids if i not in ids]
+            if not missing:
+                continue
+            where = f"{base}{scenario}/{split.name}/"
+            if not ids:
+                problems.append(Problem(where, f"split missing ({split.describe()})"))
+                continue
+            names = ", ".join(f"model_{i}" for i in missing[:_LIST])
+            more = ", ..." if len(missing) > _LIST else ""
+            problems.append(
+                Problem(
+                    where, f"{len(missing)} of {len(split.model_ids)} models missing: {names}{more}"
+                )
+            )
+    return problems

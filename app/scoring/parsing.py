@@ -1,0 +1,150 @@
+"""Numbers out of `prediction.csv` and `solution.csv` files.
+
+A file holds its values comma-separated on one line or one per line (blank lines, CRLF, a UTF-8
+BOM and spaces around values are fine). Two paths read them and agree on every file they both
+accept:
+
+- `parse_batch` joins all files and hands them to orjson in one call: about 2 ms for a whole
+  MICO submission. It gives up (returns None) at the first thing it is not sure of.
+- `parse_file` reads one file token by token, accepts every unambiguous number (`.5`, `1.`,
+  `+0.5`) and describes each fault in words a participant can act on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+
+BOM = b"\xef\xbb\xbf"
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMERIC_BYTES = b"0123456789.eE+-, \t\n\r"
+_SHOW = 3  # values described one by one before "and N more"
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    """What a value must be: a probability in [0, 1], or a 0/1 membership label."""
+
+    labels: bool = False
+
+    def fault(self, value: float) -> str | None:
+        """Why `value` is not allowed, or None."""
+        if math.isnan(value):
+            return "is NaN"
+        if math.isinf(value):
+            return "is infinite"
+        if self.labels:
+            if value not in (0.0, 1.0):
+                return f"is {value:g}; a label is 0 (non-member) or 1 (member)"
+        elif not 0.0 <= value <= 1.0:
+            return f"is {value:g}, outside [0, 1]"
+        return None
+
+    def all_valid(self, values: NDArray[np.float64]) -> bool:
+        """True when every value is allowed (vectorised)."""
+        if self.labels:
+            return bool(np.all((values == 0.0) | (values == 1.0)))
+        return bool(np.all((values >= 0.0) & (values <= 1.0)))
+
+
+PROBABILITY = ValueRule()
+LABEL = ValueRule(labels=True)
+
+
+def _normalise(content: bytes) -> bytes:
+    """One file's values as a single comma-separated line, for the fast path."""
+    content = content.removeprefix(BOM).strip()
+    if b"\n" in content or b"\r" in content:
+        content = content.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b",")
+    return content
+
+
+def parse_batch(
+    contents: Sequence[bytes], count: int, rule: ValueRule
+) -> NDArray[np.float64] | None:
+    """All files' values concatenated, if every file is plainly valid; None otherwise."""
+    lines = [_normalise(c) for c in contents]
+    if any(line.count(b",") + 1 != count for line in lines):
+        return None
+    joined = b",".join(lines)
+    if joined.translate(None, _NUMERIC_BYTES):
+        return None
+    try:
+        values = np.array(orjson.loads(b"[" + joined + b"]"), dtype=np.float64)
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        return None
+    if values.shape != (count * len(contents),) or not rule.all_valid(values):
+        return None
+    return values
+
+
+def _decode(content: bytes) -> tuple[str | None, str | None]:
+    """Text of a file and None, or None and the reason it is not text."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, "is UTF-16 text; save it as UTF-8 (or plain ASCII) text"
+    if b"\x00" in content:
+        return None, "is binary, not text"
+    return content.removeprefix(BOM).decode("utf-8", errors="replace"), None
+
+
+def _tokens(text: str) -> list[str]:
+    """Values of a text: lines split on commas, blank lines skipped, spaces trimmed."""
+    return [tok.strip() for line in text.splitlines() if line.strip() for tok in line.split(",")]
+
+
+def _describe(faults: list[str]) -> str:
+    """First few faults, then how many more."""
+    shown = "; ".join(faults[:_SHOW])
+    more = len(faults) - _SHOW
+    return f"{shown} (and {more} more)" if more > 0 else shown
+
+
+def parse_file(
+    content: bytes, count: int, rule: ValueRule
+) -> tuple[NDArray[np.float64] | None, list[str]]:
+    """One file's values, or None and what is wrong with it (each a short sentence)."""
+    text, why = _decode(content)
+    if text is None:
+        return None, [why or "cannot be read"]
+    tokens = _tokens(text)
+    if not tokens:
+        return None, [f"is empty; expected {count} values"]
+    problems = []
+    if len(tokens) != count:
+        problems.append(f"{len(tokens)} values, expected {count}")
+    values = np.empty(len(tokens), dtype=np.float64)
+    unreadable: list[str] = []
+    invalid: list[str] = []
+    for i, token in enumerate(tokens, start=1):
+        value = _to_float(token)
+        if value is None:
+            shown = token if len(token) <= 20 else token[:20] + "..."
+            unreadable.append(
+                f"value {i} is '{shown}', not a number"
+                if token
+                else f"value {i} is empty (two commas in a row?)"
+            )
+            continue
+        fault = rule.fault(value)
+        if fault:
+            invalid.append(f"value {i} {fault}")
+        values[i - 1] = value
+    for faults in (unreadable, invalid):
+        if faults:
+            problems.append(_describe(faults))
+    return (None, problems) if problems else (values, [])
+
+
+def _to_float(token: str) -> float | None:
+    """A decimal number, NaN or infinity; None for anything else."""
+    if _NUMBER.fullmatch(token):
+        return float(token)
+    if token.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        return float(token)
+    return None
