@@ -117,7 +117,7 @@ def parse_file(
         return None, [f"is empty; expected {count} values"]
     problems = []
     if len(tokens) != count:
-        problems.append(f"{len(tokens)} values, expected {count}")
+        problems.append(f"{len(tokens)} value{'s' if len(tokens) != 1 else ''}, expected {count}")
     values = np.empty(len(tokens), dtype=np.float64)
     unreadable: list[str] = []
     invalid: list[str] = []
