@@ -8,7 +8,6 @@ zip that lies about its sizes fails its check instead of filling memory).
 from __future__ import annotations
 
 import io
-import re
 import stat
 import struct
 import zipfile
@@ -48,9 +47,17 @@ def _mb(n: int) -> str:
 class ZipReader:
     """Lists the safe members of an untrusted zip and reads them within the limits."""
 
-    def __init__(self, zf: zipfile.ZipFile, data: bytes, name: str, limits: Limits) -> None:
+    def __init__(
+        self,
+        zf: zipfile.ZipFile,
+        data: bytes,
+        name: str,
+        limits: Limits,
+        files: list[tuple[str, zipfile.ZipInfo]],
+    ) -> None:
         self._zf = zf
         self._data = data
+        self._files = files
         self.name = name
         self.limits = limits
         self._inflated = 0
@@ -68,33 +75,26 @@ class ZipReader:
             zf = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
             return None, [Problem(name, _not_a_zip(data, exc))]
-        if len(zf.infolist()) > limits.max_entries:
-            return None, [
-                Problem(
-                    name,
-                    f"holds {len(zf.infolist())} entries, over the limit of {limits.max_entries}",
-                )
-            ]
-        declared = sum(i.file_size for i in zf.infolist() if not _is_junk(_clean(i.filename)))
+        entries = zf.infolist()
+        if len(entries) > limits.max_entries:
+            message = f"holds {len(entries)} entries, over the limit of {limits.max_entries}"
+            return None, [Problem(name, message)]
+        files = [(path, i) for i in entries if _is_file(path := _clean(i.filename))]
+        declared = sum(i.file_size for _, i in files)
         if declared > limits.max_total_bytes:
-            return None, [
-                Problem(
-                    name,
-                    f"would inflate to {_mb(declared)}, over the limit of "
-                    f"{_mb(limits.max_total_bytes)} (a zip bomb?)",
-                )
-            ]
-        return cls(zf, data, name, limits), []
+            message = (
+                f"would inflate to {_mb(declared)}, over the limit of "
+                f"{_mb(limits.max_total_bytes)} (a zip bomb?)"
+            )
+            return None, [Problem(name, message)]
+        return cls(zf, data, name, limits, files), []
 
     def members(self) -> Iterator[tuple[str, zipfile.ZipInfo] | Problem]:
         """Each file entry as (clean path, info), or the Problem that rules it out.
 
         Directories and the litter of file managers (`__MACOSX/`, `.DS_Store`) are skipped.
         """
-        for info in self._zf.infolist():
-            path = _clean(info.filename)
-            if info.is_dir() or path.endswith("/") or _is_junk(path):
-                continue
+        for path, info in self._files:
             fault = _member_fault(path, info)
             yield Problem(path, fault) if fault else (path, info)
 
@@ -158,16 +158,17 @@ def _clean(name: str) -> str:
     return name.replace("\\", "/")
 
 
-def _is_junk(path: str) -> bool:
-    """True for the files that macOS, Windows and file managers add on their own."""
+def _is_file(path: str) -> bool:
+    """True for a file entry; False for folders and the litter of macOS and Windows."""
+    if path.endswith("/"):
+        return False
     parts = path.split("/")
-    return "__MACOSX" in parts or parts[-1] in _JUNK_NAMES or parts[-1].startswith("._")
+    return not ("__MACOSX" in parts or parts[-1] in _JUNK_NAMES or parts[-1].startswith("._"))
 
 
 def _member_fault(path: str, info: zipfile.ZipInfo) -> str | None:
     """Why a member may not be read at all, or None."""
-    parts = path.split("/")
-    if path.startswith("/") or re.match(r"^[A-Za-z]:", path) or ".." in parts:
+    if path.startswith("/") or (path[1:2] == ":" and path[:1].isalpha()) or "/../" in f"/{path}/":
         return "has an absolute or '..' path; paths must stay inside the archive"
     if stat.S_ISLNK(info.external_attr >> 16):
         return "is a symbolic link; zip the file itself (zip -r follows links by default)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,19 @@ class Definition:
 
     def split(self, name: str) -> Split:
         """The split called `name` (or one of its aliases)."""
-        name = self.split_aliases.get(name, name)
-        for split in self.splits:
-            if split.name == name:
-                return split
-        raise KeyError(f"'{name}' is not a split; splits: {', '.join(self.split_names)}")
+        try:
+            return self._splits_by_name[self.split_aliases.get(name, name)]
+        except KeyError:
+            names = ", ".join(self.split_names)
+            raise KeyError(f"'{name}' is not a split; splits: {names}") from None
+
+    @cached_property
+    def _splits_by_name(self) -> dict[str, Split]:
+        return {s.name: s for s in self.splits}
+
+    @cached_property
+    def _tracks_by_scenario(self) -> dict[str, Track]:
+        return {scenario: t for t in self.tracks for scenario in t.scenarios}
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -96,10 +105,7 @@ class Definition:
 
     def track_of_scenario(self, scenario: str) -> Track | None:
         """The track a scenario belongs to, or None."""
-        for track in self.tracks:
-            if scenario in track.scenarios:
-                return track
-        return None
+        return self._tracks_by_scenario.get(scenario)
 
     @property
     def ranking_key(self) -> str:

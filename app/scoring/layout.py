@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from app.scoring.definition import Definition, Track
 from app.scoring.problems import Problem
@@ -19,8 +20,7 @@ _MODEL = re.compile(r"model_(\d{1,9})")
 _LIST = 8  # missing models listed by name before "..."
 
 
-@dataclass(frozen=True, order=True)
-class Key:
+class Key(NamedTuple):
     """A model of a scenario's split: where one file's values belong."""
 
     scenario: str
@@ -28,8 +28,7 @@ class Key:
     model_id: int
 
 
-@dataclass(frozen=True)
-class Placed:
+class Placed(NamedTuple):
     """A file recognised in the layout."""
 
     key: Key
@@ -40,11 +39,11 @@ class Placed:
 
 def place(path: str, definition: Definition, filename: str) -> Placed | Problem:
     """Recognise one file's place in the layout, or say what is wrong with it."""
-    parts = path.split("/")
-    layout = f"{{track}}/{{scenario}}/{{split}}/model_<id>/{filename}"
-    if parts[-1].lower() != filename.lower():
-        return Problem(path, f"unexpected file; expected only {layout} files")
-    if len(parts) < 4:
+    parts = path.rsplit("/", 4)
+    if parts[-1].lower() != filename.lower() or len(parts) < 4:
+        layout = f"{{track}}/{{scenario}}/{{split}}/model_<id>/{filename}"
+        if parts[-1].lower() != filename.lower():
+            return Problem(path, f"unexpected file; expected only {layout} files")
         return Problem(path, f"is not inside a scenario, split and model folder ({layout})")
     scenario, split_name, model_dir = parts[-4], parts[-3], parts[-2]
     match = _MODEL.fullmatch(model_dir)
@@ -59,12 +58,12 @@ def place(path: str, definition: Definition, filename: str) -> Placed | Problem:
     if track is None:
         return Problem(path, f"'{scenario}' is not a scenario of {definition.slug}")
     model_id = int(match.group(1))
-    if model_id not in split.model_ids:
+    if not split.first <= model_id <= split.last:
         return Problem(
             path, f"model_{model_id} is not a model of the {split.name} split ({split.describe()})"
         )
-    base = "/".join(parts[:-4])
-    return Placed(Key(scenario, split.name, model_id), track, path, base + "/" if base else "")
+    base = parts[0] + "/" if len(parts) == 5 else ""
+    return Placed(Key(scenario, split.name, model_id), track, path, base)
 
 
 @dataclass

@@ -1,0 +1,123 @@
+"""Time one full cifar10 submission, zip bytes to every metric of dev and final.
+
+Ours: `read_submission` on the zip's bytes (inflate, check, parse) then `score_split` for dev
+and final. The official way, on the same input: `np.loadtxt` of every prediction.csv and
+solution.csv of the split, then scikit-learn's `roc_curve`/`roc_auc_score` as the official
+program calls them. Ground truth is already in memory for ours (the server loads it once);
+the official way reads it from disk each time, as it does. Extracting the zip for the official
+way is not timed (CodaLab extracts before the program starts).
+
+Run: `python benchmarks/scoring.py [--repeat N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.scoring.definition import MICO  # noqa: E402
+from app.scoring.demo import csv_line, labels_for, predictions_for, write_truth  # noqa: E402
+from app.scoring.readers import read_submission, read_truth  # noqa: E402
+from app.scoring.scorer import score_split  # noqa: E402
+from tests.official import official_scores_txt  # noqa: E402
+
+TRACK = MICO.track("cifar10")
+
+
+def make_zip(float64: bool, compression: int) -> bytes:
+    """A whole cifar10 submission; float64 writes 17-digit values (about 1.1 MB as MICO.md)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as zf:
+        for scenario in TRACK.scenarios:
+            for split in ("dev", "final"):
+                for model_id in MICO.split(split).model_ids:
+                    labels = labels_for(0, scenario, model_id, 200)
+                    values = predictions_for(0, "strong", scenario, model_id, labels)
+                    # float64 + 1e-9 gives 17-digit decimals; float32 prints 8-9 digits.
+                    wide = np.clip(values.astype(np.float64) + 1e-9, 0, 1)
+                    row = wide.tolist() if float64 else values
+                    name = f"cifar10/{scenario}/{split}/model_{model_id}/prediction.csv"
+                    zf.writestr(name, csv_line(row))
+    return buffer.getvalue()
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    """Wall-clock milliseconds of each of `repeat` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_truth(root / "ref", [TRACK], seed=0, definition=MICO)
+        truth = read_truth(root / "ref")
+        print(
+            f"one cifar10 submission: 3 scenarios x (dev + final) x 50 models x 200 values, "
+            f"median of {args.repeat} runs"
+        )
+        for label, float64, compression in (
+            ("starting kit (float32 text, stored)", False, zipfile.ZIP_STORED),
+            ("17-digit floats, stored", True, zipfile.ZIP_STORED),
+            ("17-digit floats, deflated", True, zipfile.ZIP_DEFLATED),
+        ):
+            data = make_zip(float64, compression)
+            res = root / "res" / label.replace(" ", "_")
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                zf.extractall(res)
+
+            def ours(data: bytes = data) -> None:
+                predictions = read_submission(data, track="cifar10")
+                for split in ("dev", "final"):
+                    score_split(predictions, truth, MICO, split)
+
+            def official(res: Path = res) -> None:
+                for split in ("dev", "final"):
+                    official_scores_txt(root / "ref" / "cifar10", res / "cifar10", split)
+
+            ours_ms = statistics.median(timed(ours, args.repeat))
+            official_ms = statistics.median(timed(official, max(5, args.repeat // 5)))
+            print(f"\n{label}: zip {len(data) / 1e6:.2f} MB")
+            print(f"  mia-arena reader + scorer : {ours_ms:8.2f} ms")
+            print(f"  official way              : {official_ms:8.2f} ms")
+            print(f"  ratio                     : {official_ms / ours_ms:8.1f}x faster")
+        _breakdown(make_zip(False, zipfile.ZIP_STORED), truth, args.repeat)
+
+
+def _breakdown(data: bytes, truth: object, repeat: int) -> None:
+    """Where our time goes, for the starting-kit zip."""
+    from app.scoring.readers import GroundTruth
+
+    assert isinstance(truth, GroundTruth)
+    predictions = read_submission(data, track="cifar10")
+    read_ms = statistics.median(timed(lambda: read_submission(data, track="cifar10"), repeat))
+    score_ms = statistics.median(
+        timed(lambda: [score_split(predictions, truth, MICO, s) for s in ("dev", "final")], repeat)
+    )
+    print(
+        f"\nbreakdown (starting kit zip): read + validate {read_ms:.2f} ms, "
+        f"score dev + final {score_ms:.2f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
