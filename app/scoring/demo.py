@@ -86,7 +86,7 @@ def submission_zip(
                     labels = labels_for(seed, scenario, model_id, definition.points_per_model)
                     values = predictions_for(seed, attack, scenario, model_id, labels)
                     path = f"{track.name}/{scenario}/{split_name}/model_{model_id}/prediction.csv"
-                    zf.writestr(_entry(path), csv_line(values))
+                    zf.writestr(_entry(path), csv_line(values), compress_type=compression)
     return buffer.getvalue()
 
 

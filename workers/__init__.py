@@ -1,0 +1,1 @@
+"""Celery workers that score queued submissions (arrives with the submission pipeline)."""
