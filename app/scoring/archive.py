@@ -101,9 +101,9 @@ class ZipReader:
 
         Directories and the litter of file managers (`__MACOSX/`, `.DS_Store`) are skipped.
         """
-        for path, info in self._files:
-            fault = _member_fault(path, info)
-            yield Problem(path, fault) if fault else (path, info)
+        for member in self._files:
+            fault = _member_fault(*member)
+            yield Problem(member[0], fault) if fault else member
 
     def read(self, path: str, info: zipfile.ZipInfo) -> bytes | Problem:
         """The bytes of one member, or the Problem that stopped reading it."""

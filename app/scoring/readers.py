@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from itertools import groupby
@@ -52,7 +53,7 @@ class GroundTruth:
         return (scenario, split) in self.labels
 
 
-Loader = Callable[[], "bytes | Problem"]
+Reader = Callable[[str], "bytes | Problem"]
 
 
 def read_submission(
@@ -68,15 +69,10 @@ def read_submission(
     reader, problems = ZipReader.open(data, name, limits)
     if reader is None:
         raise InvalidInput(problems)
-    members: list[tuple[str, Loader]] = []
-    for member in reader.members():
-        if isinstance(member, Problem):
-            problems.append(member)
-        else:
-            path, info = member
-            members.append((path, partial(reader.read, path, info)))
+    paths, read = _zip_members(reader, problems)
     values, tracks, more = _read_tree(
-        members,
+        paths,
+        read,
         definition,
         name=name,
         filename=definition.prediction_file,
@@ -92,21 +88,20 @@ def read_submission(
 
 def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
     """Read ground truth from a folder or a zip in the official layout (any tracks and splits)."""
+    problems: list[Problem] = []
+    solution = definition.solution_file.lower()
     if path.is_dir():
-        members = list(_folder_members(path, definition.solution_file))
-        problems: list[Problem] = []
+        paths = _folder_files(path, solution)
+        read: Reader = partial(_read_small, path)
     else:
         reader, problems = ZipReader.open(path.read_bytes(), path.name, TRUTH_LIMITS)
         if reader is None:
             raise InvalidInput(problems)
-        members = []
-        for member in reader.members():
-            if isinstance(member, Problem):
-                problems.append(member)
-            elif member[0].rsplit("/", 1)[-1].lower() == definition.solution_file:
-                members.append((member[0], partial(reader.read, *member)))
+        # The organizers' data tree also holds model.pt, seeds...: only solution files count.
+        paths, read = _zip_members(reader, problems, only=solution)
     labels, tracks, more = _read_tree(
-        members,
+        paths,
+        read,
         definition,
         name=path.name,
         filename=definition.solution_file,
@@ -120,25 +115,46 @@ def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
     return GroundTruth(labels=labels, tracks=tracks)
 
 
-def _folder_members(root: Path, filename: str) -> Iterable[tuple[str, Loader]]:
-    """Solution files under a folder, as (relative path, loader); other files are ignored."""
-    for folder, _, names in sorted(os.walk(root)):
-        for n in sorted(names):
-            if n.lower() == filename.lower():
-                full = Path(folder) / n
-                yield full.relative_to(root).as_posix(), partial(_read_small, full)
+def _zip_members(
+    reader: ZipReader, problems: list[Problem], only: str | None = None
+) -> tuple[list[str], Reader]:
+    """Paths of the readable members (file name `only`, if given) and a function reading one.
+
+    Unreadable members are appended to `problems`. A name stored twice stays twice in the
+    paths, so that the layout check reports it.
+    """
+    paths: list[str] = []
+    infos: dict[str, zipfile.ZipInfo] = {}
+    for member in reader.members():
+        if isinstance(member, Problem):
+            problems.append(member)
+        elif only is None or member[0].rsplit("/", 1)[-1].lower() == only:
+            paths.append(member[0])
+            infos[member[0]] = member[1]
+    return paths, lambda path: reader.read(path, infos[path])
 
 
-def _read_small(path: Path, limit: int = 1024 * 1024) -> bytes | Problem:
+def _folder_files(root: Path, filename: str) -> list[str]:
+    """Relative paths of the files called `filename` under a folder; others are ignored."""
+    return [
+        (Path(folder) / n).relative_to(root).as_posix()
+        for folder, _, names in sorted(os.walk(root))
+        for n in sorted(names)
+        if n.lower() == filename
+    ]
+
+
+def _read_small(root: Path, path: str, limit: int = 1024 * 1024) -> bytes | Problem:
     """A file's bytes, refusing one too large to be a solution file."""
-    size = path.stat().st_size
+    size = (root / path).stat().st_size
     if size > limit:
-        return Problem(path.name, f"is {size} bytes, too large for a solution file")
-    return path.read_bytes()
+        return Problem(path, f"is {size} bytes, too large for a solution file")
+    return (root / path).read_bytes()
 
 
 def _read_tree(
-    members: list[tuple[str, Loader]],
+    paths: list[str],
+    read: Reader,
     definition: Definition,
     *,
     name: str,
@@ -150,9 +166,8 @@ def _read_tree(
 ) -> tuple[SplitArrays, tuple[str, ...], list[Problem]]:
     """Place, check and parse the files of a tree: arrays, track names, problems."""
     problems: list[Problem] = []
-    loaders = dict(members)
     placed: list[Placed] = []
-    for path, _ in members:
+    for path in paths:
         spot = place(path, definition, filename)
         if isinstance(spot, Problem):
             problems.append(spot)
@@ -170,7 +185,7 @@ def _read_tree(
     keys = sorted(layout.files)
     loaded: list[tuple[Key, bytes]] = []
     for key in keys:
-        content = loaders[layout.files[key]]()
+        content = read(layout.files[key])
         if isinstance(content, Problem):
             problems.append(content)
         else:
