@@ -53,10 +53,15 @@ def place(path: str, definition: Definition, filename: str) -> Placed | Problem:
         split = definition.split(split_name.lower())
     except KeyError:
         names = ", ".join(definition.split_names)
-        return Problem(path, f"'{split_name}' is not a split; expected one of {names}")
+        folder = path[: len(path) - len(parts[-1]) - len(model_dir) - 1]
+        return Problem(folder, f"'{split_name}' is not a split; expected one of {names}")
     track = definition.track_of_scenario(scenario)
     if track is None:
-        return Problem(path, f"'{scenario}' is not a scenario of {definition.slug}")
+        folder = path[: len(path) - len(parts[-1]) - len(model_dir) - len(split_name) - 2]
+        known = ", ".join(s for t in definition.tracks for s in t.scenarios)
+        return Problem(
+            folder, f"'{scenario}' is not a scenario of {definition.slug}; expected one of {known}"
+        )
     model_id = int(match.group(1))
     if not split.first <= model_id <= split.last:
         return Problem(
@@ -166,7 +171,9 @@ def _choose_tracks(
             for base, scenario, owner in strays
         ]
     if not found:
-        return (), [Problem(name, "holds no prediction or solution files in the expected layout")]
+        return (), [
+            Problem(name, "holds no files in the {track}/{scenario}/{split}/model_<id>/ layout")
+        ]
     if single_track and len(found) > 1:
         return (), [
             Problem(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -165,14 +166,19 @@ def _read_tree(
     required_splits: tuple[str, ...],
 ) -> tuple[SplitArrays, tuple[str, ...], list[Problem]]:
     """Place, check and parse the files of a tree: arrays, track names, problems."""
-    problems: list[Problem] = []
     placed: list[Placed] = []
+    misplaced: Counter[Problem] = Counter()
     for path in paths:
         spot = place(path, definition, filename)
         if isinstance(spot, Problem):
-            problems.append(spot)
+            misplaced[spot] += 1
         else:
             placed.append(spot)
+    # A wrongly named scenario or split folder is one problem, not one per file inside it.
+    problems = [
+        Problem(p.path, f"{p.message} (applies to {n} files)") if n > 1 else p
+        for p, n in misplaced.items()
+    ]
     layout = collect(
         placed,
         definition,

@@ -300,6 +300,26 @@ def test_scenario_of_another_track_is_refused(track: str | None, expected: str) 
     assert_reported(problems(zip_of({**kit(), **other}), track=track), expected)
 
 
+def test_misnamed_folders_are_one_problem_each() -> None:
+    """A typo in a scenario or split folder is reported once for the folder, not per file."""
+    files = {
+        name.replace("/cifar10_lo/", "/cifar10_low/").replace("/dev/", "/devel/"): content
+        for name, content in kit().items()
+    }
+    found = problems(zip_of(files))
+    assert_reported(found, "cifar10/cifar10_low/: 'cifar10_low' is not a scenario of mico")
+    assert_reported(found, "cifar10/cifar10_hi/devel/: 'devel' is not a split")
+    assert any(p.endswith("(applies to 50 files)") for p in found), found
+    assert len(found) < 10, found
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_the_same_name_twice_is_refused() -> None:
+    """A zip holding one path twice (zipfile allows it) names the second copy."""
+    data = append(kit_zip(), entry(TARGET), line())
+    assert_reported(problems(data), f"{TARGET}: is a second file for cifar10_lo final model_163")
+
+
 def test_every_problem_is_reported_at_once() -> None:
     """Three distinct faults give three problems in one answer, not one per upload."""
     files = {**dropping("lo/final/model_170/")(kit()), TARGET: line(n=199), "README.txt": b""}
