@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import click
 
+from app.scoring.archive import Limits
 from app.scoring.definition import MICO, Definition
 from app.scoring.demo import write_demo_data
 from app.scoring.problems import InvalidInput
@@ -47,9 +48,17 @@ def _read(zip_path: Path, definition: Definition, track: str | None) -> Predicti
     if track is not None and track not in {t.name for t in definition.tracks}:
         names = ", ".join(t.name for t in definition.tracks)
         raise click.BadParameter(f"'{track}' is not a track; tracks: {names}", param_hint="--track")
+    limits = Limits(max_zip_bytes=definition.max_submission_bytes)
     try:
+        too_big = limits.oversize(zip_path.name, zip_path.stat().st_size)
+        if too_big:  # refused before a byte is read, as the server refuses it
+            raise InvalidInput([too_big])
         return read_submission(
-            zip_path.read_bytes(), definition=definition, track=track, name=zip_path.name
+            zip_path.read_bytes(),
+            definition=definition,
+            track=track,
+            name=zip_path.name,
+            limits=limits,
         )
     except InvalidInput as exc:
         _fail(f"{zip_path} is not a valid submission", exc)

@@ -152,3 +152,13 @@ def test_demo_data_is_deterministic(tmp_path: Path) -> None:
     )
     assert zip_a == zip_b != zip_c
     assert run("validate", tmp_path / "a/submissions/sst2-strong.zip").returncode == 0
+
+
+def test_a_huge_file_is_refused_without_being_read(tmp_path: Path) -> None:
+    """A 5 GB (sparse) file is refused at once by its size, as the server would refuse it."""
+    huge = tmp_path / "huge.zip"
+    with huge.open("wb") as f:
+        f.truncate(5 * 1024**3)
+    result = run("validate", huge)
+    assert result.returncode == 1
+    assert "huge.zip: is 5120.0 MB, over the limit of 2.0 MB" in result.stderr

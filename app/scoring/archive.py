@@ -40,6 +40,12 @@ class Limits:
     max_file_bytes: int = 1024 * 1024
     max_total_bytes: int = 64 * 1024 * 1024
 
+    def oversize(self, name: str, size: int) -> Problem | None:
+        """The problem of a zip of `size` bytes over the limit, or None (check before reading)."""
+        if size <= self.max_zip_bytes:
+            return None
+        return Problem(name, f"is {_mb(size)}, over the limit of {_mb(self.max_zip_bytes)}")
+
 
 def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
@@ -66,10 +72,9 @@ class ZipReader:
         """A reader for `data`, or None and why the bytes are no usable zip."""
         if not data:
             return None, [Problem(name, "is an empty file; expected a .zip archive")]
-        if len(data) > limits.max_zip_bytes:
-            return None, [
-                Problem(name, f"is {_mb(len(data))}, over the limit of {_mb(limits.max_zip_bytes)}")
-            ]
+        too_big = limits.oversize(name, len(data))
+        if too_big:
+            return None, [too_big]
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:

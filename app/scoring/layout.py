@@ -53,11 +53,11 @@ def place(path: str, definition: Definition, filename: str) -> Placed | Problem:
         split = definition.split(split_name.lower())
     except KeyError:
         names = ", ".join(definition.split_names)
-        folder = path[: len(path) - len(parts[-1]) - len(model_dir) - 1]
+        folder = "/".join(parts[:-2]) + "/"
         return Problem(folder, f"'{split_name}' is not a split; expected one of {names}")
     track = definition.track_of_scenario(scenario)
     if track is None:
-        folder = path[: len(path) - len(parts[-1]) - len(model_dir) - len(split_name) - 2]
+        folder = "/".join(parts[:-3]) + "/"
         known = ", ".join(s for t in definition.tracks for s in t.scenarios)
         return Problem(
             folder, f"'{scenario}' is not a scenario of {definition.slug}; expected one of {known}"

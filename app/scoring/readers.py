@@ -95,6 +95,9 @@ def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
         paths = _folder_files(path, solution)
         read: Reader = partial(_read_small, path)
     else:
+        too_big = TRUTH_LIMITS.oversize(path.name, path.stat().st_size)
+        if too_big:
+            raise InvalidInput([too_big])
         reader, problems = ZipReader.open(path.read_bytes(), path.name, TRUTH_LIMITS)
         if reader is None:
             raise InvalidInput(problems)
