@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -16,7 +15,7 @@ from numpy.typing import NDArray
 
 from app.scoring.archive import Limits, ZipReader
 from app.scoring.definition import MICO, Definition
-from app.scoring.layout import Key, Placed, collect, place
+from app.scoring.layout import Key, exact_layout, lay_out
 from app.scoring.parsing import LABEL, PROBABILITY, ValueRule, parse_batch, parse_file
 from app.scoring.problems import InvalidInput, Problem
 
@@ -169,28 +168,22 @@ def _read_tree(
     required_splits: tuple[str, ...],
 ) -> tuple[SplitArrays, tuple[str, ...], list[Problem]]:
     """Place, check and parse the files of a tree: arrays, track names, problems."""
-    placed: list[Placed] = []
-    misplaced: Counter[Problem] = Counter()
-    for path in paths:
-        spot = place(path, definition, filename)
-        if isinstance(spot, Problem):
-            misplaced[spot] += 1
-        else:
-            placed.append(spot)
-    # A wrongly named scenario or split folder is one problem, not one per file inside it.
-    problems = [
-        Problem(p.path, f"{p.message} (applies to {n} files)") if n > 1 else p
-        for p, n in misplaced.items()
-    ]
-    layout = collect(
-        placed,
-        definition,
-        name=name,
-        track=track,
-        single_track=single_track,
-        required_splits=required_splits,
-    )
-    problems += layout.problems
+    layout = None
+    if single_track:
+        layout = exact_layout(
+            paths, definition, filename=filename, track=track, splits=required_splits
+        )
+    if layout is None:
+        layout = lay_out(
+            paths,
+            definition,
+            name=name,
+            filename=filename,
+            track=track,
+            single_track=single_track,
+            required_splits=required_splits,
+        )
+    problems = list(layout.problems)
     keys = sorted(layout.files)
     loaded: list[tuple[Key, bytes]] = []
     for key in keys:

@@ -320,6 +320,16 @@ def test_the_same_name_twice_is_refused() -> None:
     assert_reported(problems(data), f"{TARGET}: is a second file for cifar10_lo final model_163")
 
 
+def test_a_track_folder_holding_another_tracks_scenarios_is_refused() -> None:
+    """cifar10's scenarios inside a folder named purchase100 is a mix-up worth saying."""
+    files = {name.replace("cifar10/", "purchase100/", 1): c for name, c in kit().items()}
+    assert_reported(
+        problems(zip_of(files)),
+        "purchase100/cifar10_hi/: is a scenario of track cifar10, but sits in the folder "
+        "'purchase100'",
+    )
+
+
 def test_every_problem_is_reported_at_once() -> None:
     """Three distinct faults give three problems in one answer, not one per upload."""
     files = {**dropping("lo/final/model_170/")(kit()), TARGET: line(n=199), "README.txt": b""}
