@@ -93,9 +93,11 @@ def test_roc_points_are_scikit_learns() -> None:
 
     for i in range(0, 120, 7):
         y, p = make_case(i)
-        fpr, tpr, _ = sk_roc_curve(y, p)
-        roc = roc_curve(y, p)
-        assert np.array_equal(roc.fpr, fpr) and np.array_equal(roc.tpr, tpr), KINDS[i % 12]
+        # p - 0.5 takes the argsort path kept for scores outside [0, 1].
+        for scores in (p, p - 0.5):
+            fpr, tpr, _ = sk_roc_curve(y, scores)
+            roc = roc_curve(y, scores)
+            assert np.array_equal(roc.fpr, fpr) and np.array_equal(roc.tpr, tpr), KINDS[i % 12]
 
 
 def test_collinear_points_are_dropped_as_the_official_program_drops_them() -> None:
@@ -131,3 +133,14 @@ def test_compact_roc_is_small_and_exact_at_low_fpr() -> None:
         assert tpr_at_fpr(small, t * (1 + 1e-9)) == pytest.approx(
             tpr_at_fpr(roc, t * (1 + 1e-9)), abs=1e-6
         )
+
+
+def test_negative_zero_ties_with_zero() -> None:
+    """-0.0 (a participant's "-0") and 0.0 are one threshold, as scikit-learn sees them."""
+    from sklearn.metrics import roc_curve as sk_roc_curve
+
+    y = np.array([1, 0, 1, 0, 1, 0], dtype=np.int8)
+    p = np.array([-0.0, 0.0, 0.0, -0.0, 0.7, 0.2])
+    fpr, tpr, _ = sk_roc_curve(y, p)
+    roc = roc_curve(y, p)
+    assert np.array_equal(roc.fpr, fpr) and np.array_equal(roc.tpr, tpr)
