@@ -43,7 +43,9 @@ def _fail(title: str, exc: InvalidInput) -> NoReturn:
     sys.exit(1)
 
 
-def _read(zip_path: Path, definition: Definition, track: str | None) -> Predictions:
+def _read(
+    zip_path: Path, definition: Definition, track: str | None, splits: tuple[str, ...] | None = None
+) -> Predictions:
     """Read and validate a submission zip, or exit 1 with its problems."""
     if track is not None and track not in {t.name for t in definition.tracks}:
         names = ", ".join(t.name for t in definition.tracks)
@@ -59,6 +61,7 @@ def _read(zip_path: Path, definition: Definition, track: str | None) -> Predicti
             track=track,
             name=zip_path.name,
             limits=limits,
+            splits=splits,
         )
     except InvalidInput as exc:
         _fail(f"{zip_path} is not a valid submission", exc)
@@ -131,7 +134,8 @@ def score(
             f"'{split}' is not a split; splits: {', '.join(definition.split_names)}",
             param_hint="--split",
         )
-    predictions = _read(zip_path, definition, track)
+    # Scoring one split needs that split only: a participant may score a train-only zip.
+    predictions = _read(zip_path, definition, track, (definition.split(split.lower()).name,))
     try:
         truth = read_truth(truth_path, definition=definition)
     except InvalidInput as exc:
@@ -154,10 +158,9 @@ def _table(result: SplitScore, definition: Definition) -> str:
     keys = [k for k in next(iter(result.scenarios.values())).metrics if k.startswith("TPR_")]
     heads = [f"TPR@{t:g}" for t in definition.fpr_thresholds] + ["AUC", "MIA", "accuracy"]
     keys += ["AUC", "MIA", "accuracy"]
-    width = max(len(s) for s in result.scenarios) + 2
-    lines = [
-        f"{result.track}, {result.split} split".ljust(width) + "".join(h.rjust(10) for h in heads)
-    ]
+    title = f"{result.track}, {result.split} split"
+    width = max(len(title), *(len(s) for s in result.scenarios)) + 2
+    lines = [title.ljust(width) + "".join(h.rjust(10) for h in heads)]
     for name, s in result.scenarios.items():
         lines.append(name.ljust(width) + "".join(f"{s.metrics[k]:10.4f}" for k in keys))
     ranking = f"TPR@{definition.ranking_threshold:g}FPR"

@@ -83,19 +83,23 @@ def test_json_and_table_formats(demo: Path) -> None:
 
 
 def test_truth_as_a_zip_and_the_train_split(demo: Path, tmp_path: Path) -> None:
-    """A zip of the truth works as the folder does; train predictions score on --split train."""
+    """A zip of the truth works as the folder does; a train-only zip scores on --split train."""
     truth_zip = tmp_path / "truth.zip"
     with zipfile.ZipFile(truth_zip, "w", zipfile.ZIP_DEFLATED) as zf:
         for f in sorted((demo / "truth").rglob("solution.csv")):
             zf.write(f, f.relative_to(demo / "truth").as_posix())
-    submission = tmp_path / "with-train.zip"
-    track = MICO.track("cifar10")
+    submission = tmp_path / "train-only.zip"
     submission.write_bytes(
-        submission_zip(track, "medium", seed=3, splits=("train", "dev", "final"))
+        submission_zip(MICO.track("cifar10"), "medium", seed=3, splits=("train",))
     )
     result = run("score", submission, "--truth", truth_zip, "--split", "train", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["split"] == "train"
+    # The server's rule is still what validate checks: dev and final are required.
+    result = run("validate", submission)
+    assert result.returncode == 1 and "cifar10/cifar10_hi/dev/: split missing" in result.stderr
+    result = run("score", submission, "--truth", truth_zip)
+    assert result.returncode == 1 and "cifar10/cifar10_hi/dev/: split missing" in result.stderr
 
 
 def test_validate_accepts_a_good_zip(demo: Path) -> None:

@@ -63,8 +63,13 @@ def read_submission(
     track: str | None = None,
     name: str = "submission.zip",
     limits: Limits | None = None,
+    splits: tuple[str, ...] | None = None,
 ) -> Predictions:
-    """Validate a prediction zip; raise InvalidInput with every problem found."""
+    """Validate a prediction zip; raise InvalidInput with every problem found.
+
+    `splits` are the splits that must be there (default: the definition's required splits, as
+    the server requires); any other split present must be complete too.
+    """
     limits = limits or Limits(max_zip_bytes=definition.max_submission_bytes)
     reader, problems = ZipReader.open(data, name, limits)
     if reader is None:
@@ -79,7 +84,7 @@ def read_submission(
         rule=PROBABILITY,
         track=track,
         single_track=True,
-        required_splits=definition.required_splits,
+        required_splits=definition.required_splits if splits is None else splits,
     )
     _raise_if(problems + more)
     files = sum(v.size for v in values.values()) // definition.points_per_model
