@@ -1,0 +1,19 @@
+"""The scoring package stays pure: a participant's laptop needs numpy and orjson only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CHECK = """
+import sys
+import app.scoring.readers, app.scoring.scorer, app.scoring.demo
+heavy = {"fastapi", "sqlalchemy", "celery", "redis", "sklearn", "app.core", "click"}
+print(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m.startswith("app.core")))
+"""
+
+
+def test_scoring_imports_no_web_database_queue_or_cli_code() -> None:
+    """Importing the readers and the scorer loads none of the server's or the CLI's libraries."""
+    out = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
