@@ -22,7 +22,8 @@ import orjson
 from numpy.typing import NDArray
 
 BOM = b"\xef\xbb\xbf"
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # ASCII digits
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _NUMERIC_BYTES = b"0123456789.eE+-, \t\n\r"
 _SHOW = 3  # values described one by one before "and N more"
 
@@ -61,6 +62,8 @@ def _normalise(content: bytes) -> bytes:
     """One file's values as a single comma-separated line, for the fast path."""
     content = content.removeprefix(BOM).strip()
     if b"\n" in content or b"\r" in content:
+        if b"," in content:
+            return b"?"  # several lines of several values: the precise path refuses it
         content = content.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b",")
     return content
 
@@ -92,9 +95,9 @@ def _decode(content: bytes) -> tuple[str | None, str | None]:
     return content.removeprefix(BOM).decode("utf-8", errors="replace"), None
 
 
-def _tokens(text: str) -> list[str]:
-    """Values of a text: lines split on commas, blank lines skipped, spaces trimmed."""
-    return [tok.strip() for line in text.splitlines() if line.strip() for tok in line.split(",")]
+def _lines(text: str) -> list[str]:
+    """The non-blank lines of a text (CRLF, CR or LF; no other character breaks a line)."""
+    return [line for line in _LINE_BREAK.split(text) if line.strip()]
 
 
 def _describe(faults: list[str]) -> str:
@@ -111,10 +114,16 @@ def parse_file(
     text, why = _decode(content)
     if text is None:
         return None, [why or "cannot be read"]
-    tokens = _tokens(text)
+    lines = _lines(text)
+    tokens = [token.strip() for line in lines for token in line.split(",")]
     if not tokens:
         return None, [f"is empty; expected {count} values"]
     problems = []
+    if len(lines) > 1 and any("," in line for line in lines):
+        problems.append(
+            f"has {len(lines)} lines of comma-separated values; write all {count} values on "
+            "one line, or one value per line"
+        )
     if len(tokens) != count:
         problems.append(f"{len(tokens)} value{'s' if len(tokens) != 1 else ''}, expected {count}")
     values = np.empty(len(tokens), dtype=np.float64)
