@@ -9,11 +9,10 @@ from typing import NoReturn
 
 import click
 
-from app.scoring.archive import Limits
 from app.scoring.definition import MICO, Definition
 from app.scoring.demo import write_demo_data
 from app.scoring.problems import InvalidInput
-from app.scoring.readers import Predictions, read_submission, read_truth
+from app.scoring.readers import Predictions, read_submission, read_truth, submission_limits
 from app.scoring.scorer import ScoringError, SplitScore, codalab_lines, score_split
 
 _DEFINITION = click.option(
@@ -50,7 +49,7 @@ def _read(
     if track is not None and track not in {t.name for t in definition.tracks}:
         names = ", ".join(t.name for t in definition.tracks)
         raise click.BadParameter(f"'{track}' is not a track; tracks: {names}", param_hint="--track")
-    limits = Limits(max_zip_bytes=definition.max_submission_bytes)
+    limits = submission_limits(definition)
     try:
         too_big = limits.oversize(zip_path.name, zip_path.stat().st_size)
         if too_big:  # refused before a byte is read, as the server refuses it

@@ -44,11 +44,12 @@ class Limits:
         """The problem of a zip of `size` bytes over the limit, or None (check before reading)."""
         if size <= self.max_zip_bytes:
             return None
-        return Problem(name, f"is {_mb(size)}, over the limit of {_mb(self.max_zip_bytes)}")
+        return Problem(name, f"is {_size(size)}, over the limit of {_size(self.max_zip_bytes)}")
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB"
+def _size(n: int) -> str:
+    """Bytes for people: `12.5 KB`, `2.0 MB`."""
+    return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
 
 class ZipReader:
@@ -95,8 +96,8 @@ class ZipReader:
         declared = sum(i.file_size for _, i in files)
         if declared > limits.max_total_bytes:
             message = (
-                f"would inflate to {_mb(declared)}, over the limit of "
-                f"{_mb(limits.max_total_bytes)} (a zip bomb?)"
+                f"would inflate to {_size(declared)}, over the limit of "
+                f"{_size(limits.max_total_bytes)} (a zip bomb?)"
             )
             return None, [Problem(name, message)]
         return cls(data, name, limits, files), []
@@ -107,11 +108,18 @@ class ZipReader:
         Directories and the litter of file managers (`__MACOSX/`, `.DS_Store`) are skipped.
         """
         for member in self._files:
-            fault = _member_fault(*member)
+            fault = _name_fault(member[0])
             yield Problem(member[0], fault) if fault else member
 
     def read(self, path: str, info: zipfile.ZipInfo) -> bytes | Problem:
-        """The bytes of one member, or the Problem that stopped reading it."""
+        """The bytes of one member, or the Problem that stopped reading it.
+
+        Links and encrypted entries are refused here, not in `members`: the file is where it
+        belongs, so the participant hears why it is unreadable, not that it is missing.
+        """
+        fault = _entry_fault(info)
+        if fault:
+            return Problem(path, fault)
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             # bzip2 and LZMA decompressors in zipfile take no output bound: a lying entry of
             # a few hundred bytes inflates to gigabytes before any check could stop it.
@@ -124,7 +132,8 @@ class ZipReader:
         limit = self.limits.max_file_bytes
         if info.file_size > limit:
             return Problem(
-                path, f"is {_mb(info.file_size)} inflated, over the per-file limit of {_mb(limit)}"
+                path,
+                f"is {_size(info.file_size)} inflated, over the per-file limit of {_size(limit)}",
             )
         try:
             content = self._inflate(info)
@@ -151,7 +160,11 @@ class ZipReader:
         fields = _LOCAL_HEADER.unpack(header)
         if fields[0] != _LOCAL_MAGIC:
             raise zipfile.BadZipFile("bad local header")
-        start = info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
+        name_start = info.header_offset + _LOCAL_HEADER.size
+        name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+        if self._data[name_start : name_start + fields[9]] != name:
+            raise zipfile.BadZipFile("its two headers name different files")
+        start = name_start + fields[9] + fields[10]
         raw = self._data[start : start + info.compress_size]
         if len(raw) != info.compress_size:
             raise zipfile.BadZipFile("truncated data")
@@ -161,8 +174,8 @@ class ZipReader:
 
 
 def _clean(name: str) -> str:
-    """Member name with Windows separators turned into `/`."""
-    return name.replace("\\", "/")
+    """Member name with Windows separators turned into `/` (a name may be empty)."""
+    return name.replace("\\", "/") or "(an entry without a name)"
 
 
 def _is_file(path: str) -> bool:
@@ -173,16 +186,21 @@ def _is_file(path: str) -> bool:
     return not ("__MACOSX" in parts or parts[-1] in _JUNK_NAMES or parts[-1].startswith("._"))
 
 
-def _member_fault(path: str, info: zipfile.ZipInfo) -> str | None:
-    """Why a member may not be read at all, or None."""
+def _name_fault(path: str) -> str | None:
+    """Why a member's name rules it out before its place is even looked at, or None."""
     if path.startswith("/") or (path[1:2] == ":" and path[:1].isalpha()) or "/../" in f"/{path}/":
         return "has an absolute or '..' path; paths must stay inside the archive"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "is a symbolic link; zip the file itself (zip -r follows links by default)"
-    if info.flag_bits & 0x1:
-        return "is encrypted; make the zip without a password"
     if path.lower().endswith(_ARCHIVE_SUFFIXES):
         return "is an archive inside the archive; zip the files themselves instead"
+    return None
+
+
+def _entry_fault(info: zipfile.ZipInfo) -> str | None:
+    """Why an entry may not be read, or None."""
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link; zip the file itself (zip -r follows links by default)"
+    if info.flag_bits & 0x41:  # traditional (bit 0) or strong (bit 6) encryption
+        return "is encrypted; make the zip without a password"
     return None
 
 
@@ -193,4 +211,4 @@ def _not_a_zip(data: bytes, exc: Exception) -> str:
             return f"is {kind}, not a zip; make a .zip archive instead"
     if data.startswith(b"PK"):
         return f"is a damaged zip archive ({exc}); make the zip again"
-    return "is not a zip archive; upload a .zip of your prediction.csv files"
+    return "is not a zip archive; make a .zip of the csv files"

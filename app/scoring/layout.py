@@ -16,7 +16,7 @@ from typing import NamedTuple
 from app.scoring.definition import Definition, Track
 from app.scoring.problems import Problem
 
-_MODEL = re.compile(r"model_(\d{1,9})")
+_MODEL = re.compile(r"model_(0|[1-9][0-9]{0,8})")  # as the official tree names them
 _LIST = 8  # missing models listed by name before "..."
 
 

@@ -73,6 +73,11 @@ def parse_batch(
 ) -> NDArray[np.float64] | None:
     """All files' values concatenated, if every file is plainly valid; None otherwise."""
     lines = [_normalise(c) for c in contents]
+    # A line longer than 24 bytes a value may hold many more values than expected: count
+    # them before orjson builds a list of millions (a plain line is 11-19 bytes a value).
+    long = 24 * count
+    if any(len(line) > long and line.count(b",") + 1 != count for line in lines):
+        return None
     if b",".join(lines).translate(None, _NUMERIC_BYTES):
         return None  # anything but numbers, separators and spaces: let the precise path tell
     joined = b"".join((b"[[", b"],[".join(lines), b"]]"))
@@ -118,6 +123,8 @@ def parse_file(
     tokens = [token.strip() for line in lines for token in line.split(",")]
     if not tokens:
         return None, [f"is empty; expected {count} values"]
+    if len(tokens) > 2 * count:  # not worth describing value by value
+        return None, [f"{len(tokens)} values, expected {count}"]
     problems = []
     if len(lines) > 1 and any("," in line for line in lines):
         problems.append(

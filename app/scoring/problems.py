@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+
+MAX_PATH = 200  # characters of a path or name shown back; a hostile zip may hold 60,000
+MAX_MESSAGE = 400
+MAX_PROBLEMS = 300
+SAME_FAULT_SHOWN = 5  # files listed with one identical fault before the rest are counted
+
+
+def shown(text: str, limit: int) -> str:
+    """Text fit to show a person: control and format characters escaped, cut to `limit`."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True, order=True)
@@ -11,6 +24,10 @@ class Problem:
 
     path: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", shown(self.path, MAX_PATH))
+        object.__setattr__(self, "message", shown(self.message, MAX_MESSAGE))
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -22,3 +39,25 @@ class InvalidInput(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+def summarise(problems: list[Problem], name: str) -> list[Problem]:
+    """Problems fit to read: no repeats, one fault shared by many files counted, a total cap.
+
+    A shifted zip directory damages all 300 files alike; 300 files may all hold 199 values:
+    the first few are named and the rest counted, under the upload's `name`.
+    """
+    unique = list(dict.fromkeys(problems))
+    by_fault: defaultdict[str, list[Problem]] = defaultdict(list)
+    for p in unique:
+        by_fault[p.message].append(p)
+    out = []
+    for p in unique:
+        same = by_fault[p.message]
+        if len(same) <= SAME_FAULT_SHOWN or p in same[:SAME_FAULT_SHOWN]:
+            out.append(p)
+        elif p is same[SAME_FAULT_SHOWN]:
+            out.append(Problem(name, f"{len(same) - SAME_FAULT_SHOWN} more files: {p.message}"))
+    if len(out) > MAX_PROBLEMS:
+        out = out[:MAX_PROBLEMS] + [Problem(name, f"... and {len(out) - MAX_PROBLEMS} more")]
+    return out

@@ -17,9 +17,8 @@ from app.scoring.archive import Limits, ZipReader
 from app.scoring.definition import MICO, Definition
 from app.scoring.layout import Key, exact_layout, lay_out
 from app.scoring.parsing import LABEL, PROBABILITY, ValueRule, parse_batch, parse_file
-from app.scoring.problems import InvalidInput, Problem
+from app.scoring.problems import InvalidInput, Problem, summarise
 
-MAX_PROBLEMS = 300
 TRUTH_LIMITS = Limits(
     max_zip_bytes=512 * 1024 * 1024, max_entries=200_000, max_total_bytes=512 * 1024 * 1024
 )
@@ -70,7 +69,7 @@ def read_submission(
     `splits` are the splits that must be there (default: the definition's required splits, as
     the server requires); any other split present must be complete too.
     """
-    limits = limits or Limits(max_zip_bytes=definition.max_submission_bytes)
+    limits = limits or submission_limits(definition)
     reader, problems = ZipReader.open(data, name, limits)
     if reader is None:
         raise InvalidInput(problems)
@@ -86,15 +85,29 @@ def read_submission(
         single_track=True,
         required_splits=definition.required_splits if splits is None else splits,
     )
-    _raise_if(problems + more)
+    _raise_if(problems + more, name)
     files = sum(v.size for v in values.values()) // definition.points_per_model
     return Predictions(track=tracks[0], values=values, files=files)
+
+
+def submission_limits(definition: Definition) -> Limits:
+    """Reader limits for a submission: the size limit, and files no larger than their values.
+
+    64 bytes a value is three times a 17-digit float's text; without this bound a 100 KB zip of
+    repeated "0," files (1000:1 deflate) would make millions of numbers to parse.
+    """
+    return Limits(
+        max_zip_bytes=definition.max_submission_bytes,
+        max_file_bytes=max(4096, 64 * definition.points_per_model),
+    )
 
 
 def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
     """Read ground truth from a folder or a zip in the official layout (any tracks and splits)."""
     problems: list[Problem] = []
     solution = definition.solution_file.lower()
+    if not path.is_dir() and not path.is_file():
+        raise InvalidInput([Problem(str(path), "is neither a folder nor a zip file")])
     if path.is_dir():
         paths = _folder_files(path, solution)
         read: Reader = partial(_read_small, path)
@@ -119,7 +132,7 @@ def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
         required_splits=(),
     )
     problems += more + _one_class_splits(labels)
-    _raise_if(problems)
+    _raise_if(problems, path.name)
     return GroundTruth(labels=labels, tracks=tracks)
 
 
@@ -153,11 +166,15 @@ def _folder_files(root: Path, filename: str) -> list[str]:
 
 
 def _read_small(root: Path, path: str, limit: int = 1024 * 1024) -> bytes | Problem:
-    """A file's bytes, refusing one too large to be a solution file."""
-    size = (root / path).stat().st_size
-    if size > limit:
-        return Problem(path, f"is {size} bytes, too large for a solution file")
-    return (root / path).read_bytes()
+    """A regular file's bytes, at most `limit` (a FIFO or a device is never opened)."""
+    full = root / path
+    if not full.is_file():
+        return Problem(path, "is not a regular file (a broken link, a device or a pipe?)")
+    with full.open("rb") as f:
+        content = f.read(limit + 1)
+    if len(content) > limit:
+        return Problem(path, f"is over {limit // 1024} KB, too large for a solution file")
+    return content
 
 
 def _read_tree(
@@ -249,11 +266,7 @@ def _one_class_splits(labels: SplitArrays) -> list[Problem]:
     ]
 
 
-def _raise_if(problems: list[Problem]) -> None:
-    """Raise InvalidInput with the problems (at most MAX_PROBLEMS, then a count)."""
-    if not problems:
-        return
-    if len(problems) > MAX_PROBLEMS:
-        rest = len(problems) - MAX_PROBLEMS
-        problems = problems[:MAX_PROBLEMS] + [Problem("", f"... and {rest} more problems")]
-    raise InvalidInput(problems)
+def _raise_if(problems: list[Problem], name: str) -> None:
+    """Raise InvalidInput with the problems, summarised for a person to read."""
+    if problems:
+        raise InvalidInput(summarise(problems, name))

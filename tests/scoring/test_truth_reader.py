@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -94,4 +95,32 @@ def test_a_split_with_one_class_cannot_be_scored(truth: Path) -> None:
     assert _problems(truth) == [
         "cifar10_lo/dev/: every label is 1; a split needs both members (1) and non-members (0) "
         "to be scored"
+    ]
+
+
+def test_odd_files_in_a_truth_folder_are_named_not_read(truth: Path) -> None:
+    """A broken link, a pipe and a link to /dev/zero are refused without opening them."""
+    odd = {
+        "cifar10_hi/dev/model_100": "broken",
+        "cifar10_hi/dev/model_101": "fifo",
+        "cifar10_hi/dev/model_102": "zero",
+    }
+    for folder, kind in odd.items():
+        target = truth / "cifar10" / folder / "solution.csv"
+        target.unlink()
+        if kind == "broken":
+            target.symlink_to(truth / "nowhere.csv")
+        elif kind == "fifo":
+            os.mkfifo(target)
+        else:
+            target.symlink_to("/dev/zero")
+    found = _problems(truth)
+    for folder in odd:
+        assert f"cifar10/{folder}/solution.csv: is not a regular file" in " ".join(found)
+
+
+def test_a_path_that_is_not_there_is_a_problem(tmp_path: Path) -> None:
+    """A mistyped --truth path is reported, not a traceback."""
+    assert _problems(tmp_path / "nope") == [
+        f"{tmp_path / 'nope'}: is neither a folder nor a zip file"
     ]

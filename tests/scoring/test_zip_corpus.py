@@ -217,9 +217,11 @@ def test_archiver_output_gives_starting_kit_arrays(name: str, tmp_path: Path) ->
 
 @pytest.mark.parametrize("name", [tool("zip"), tool("7z")])
 def test_archiver_password_is_refused(name: str, tmp_path: Path) -> None:
-    """A zip made with a password is refused: each file is named as encrypted."""
+    """A zip made with a password is refused: five files named as encrypted, the rest counted."""
     found = problems(archive_with(name, tmp_path, *PASSWORD[name]))
-    assert_reported(found, f"my_submission/{TARGET}: is encrypted; make the zip without a password")
+    assert len(found) == 6, found
+    assert all(p.endswith(": is encrypted; make the zip without a password") for p in found)
+    assert found[-1].startswith("submission.zip: 295 more files: is encrypted")
 
 
 MODEL_200 = "cifar10/cifar10_lo/final/model_200/prediction.csv"
@@ -254,6 +256,15 @@ LAYOUT_FAULTS: dict[str, tuple[Mutation, str]] = {
         "submission.zip: files sit under different folders ('(top level)' and 'copy/')",
     ),
     "readme": (adding({"README.txt": b"our attack"}), "README.txt: unexpected file"),
+    "leading-zeros": (
+        renaming(lambda n: n.replace("/model_163/", "/model_000163/")),
+        "cifar10/cifar10_lo/final/model_000163/prediction.csv: folder 'model_000163' should be "
+        "named model_<id>",
+    ),
+    "fullwidth-digits": (
+        renaming(lambda n: n.replace("/model_163/", "/model_１６３/")),
+        "cifar10/cifar10_lo/final/model_１６３/prediction.csv: folder 'model_１６３' should be",
+    ),
     "notes": (
         adding({"cifar10/cifar10_hi/dev/model_100/notes.txt": b"lr=0.1"}),
         "cifar10/cifar10_hi/dev/model_100/notes.txt: unexpected file",
@@ -311,6 +322,26 @@ def test_misnamed_folders_are_one_problem_each() -> None:
     assert_reported(found, "cifar10/cifar10_hi/devel/: 'devel' is not a split")
     assert any(p.endswith("(applies to 50 files)") for p in found), found
     assert len(found) < 10, found
+
+
+def test_many_values_in_small_files_are_counted_not_parsed() -> None:
+    """Thousands of "0," a file (1000:1 deflate) are counted, not read value by value."""
+    files = rewriting(lambda _: b"0," * 3000 + b"0")(kit())
+    found = problems(zip_of(files, zipfile.ZIP_DEFLATED))
+    assert found[0].endswith(": 3001 values, expected 200")
+    assert found[-1] == "submission.zip: 295 more files: 3001 values, expected 200"
+    too_big = problems(zip_of(rewriting(lambda _: b"0.5," * 14_000)(kit()), zipfile.ZIP_DEFLATED))
+    assert too_big[0].endswith("is 54.7 KB inflated, over the per-file limit of 12.5 KB")
+
+
+def test_hostile_names_are_shown_short_and_escaped() -> None:
+    """A 60,000-character name and terminal escapes come back cut short and made visible."""
+    long_name, escape = "a/" * 30_000 + "x.csv", "notes\x1b[2J\u202etxt.csv"
+    data = zip_of({**kit(), long_name: b"", escape: b"", "Zevil": b""})
+    found = problems(data.replace(b"Zevil", b"\x00evil"))  # zipfile cannot write a NUL name
+    assert all(len(p) < 700 for p in found)
+    assert any(p.startswith("notes\\x1b[2J\\u202etxt.csv: unexpected file") for p in found)
+    assert any(p.startswith("(an entry without a name): unexpected file") for p in found)
 
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")
@@ -406,6 +437,11 @@ def test_hostile_bytes_are_refused_as_a_whole(build: Callable[[], bytes], expect
 
 
 UNSAFE: dict[str, tuple[zipfile.ZipInfo, bytes, str]] = {
+    "strong-encryption-flag": (
+        entry(TARGET, flags=0x40),
+        line(),
+        "is encrypted; make the zip without a password",
+    ),
     "dot-dot": (entry("../" + TARGET), line(), "has an absolute or '..' path"),
     "absolute": (entry("/etc/x"), b"", "has an absolute or '..' path"),
     "symlink": (entry(TARGET, 0o120777), b"/etc/passwd", "is a symbolic link"),
@@ -415,10 +451,10 @@ UNSAFE: dict[str, tuple[zipfile.ZipInfo, bytes, str]] = {
         "is encrypted; make the zip without a password",
     ),
     "nested-zip": (entry("cifar10/lo.zip"), zip_of({TARGET: line()}), "is an archive inside"),
-    "file-over-1-MB": (
+    "file-over-12.5-KB": (
         entry(TARGET, compression=zipfile.ZIP_DEFLATED),
         b"0.5," * MB,
-        "is 4.0 MB inflated, over the per-file limit of 1.0 MB",
+        "is 4.0 MB inflated, over the per-file limit of 12.5 KB",
     ),
 }
 
@@ -454,6 +490,14 @@ def test_compression_without_an_output_bound_is_refused(method: int, name: str) 
         f"{TARGET}: uses {name} compression, which is not accepted; zip with the standard "
         "(deflate) compression or none",
     )
+
+
+def test_local_header_naming_another_file_is_refused() -> None:
+    """A local header whose name differs from the directory's is damage, as zipfile says."""
+    data = bytearray(kit_zip())
+    local = data.find(TARGET.encode())
+    data[local + len(TARGET) - 5] = ord("X")  # ...predictioX.csv in the local header only
+    assert_reported(problems(bytes(data)), f"{TARGET}: is damaged inside the zip (its two headers")
 
 
 def test_lying_bomb_is_not_inflated() -> None:
