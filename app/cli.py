@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import click
 
+from app.scoring.archive import read_zip_file
 from app.scoring.definition import MICO, Definition
 from app.scoring.demo import write_demo_data
 from app.scoring.problems import InvalidInput
 from app.scoring.readers import Predictions, read_submission, read_truth, submission_limits
 from app.scoring.scorer import ScoringError, SplitScore, codalab_lines, score_split
+
+T = TypeVar("T")
 
 _DEFINITION = click.option(
     "--definition",
@@ -42,20 +46,24 @@ def _fail(title: str, exc: InvalidInput) -> NoReturn:
     sys.exit(1)
 
 
+def _checked(lookup: Callable[[str], T], name: str, option: str) -> T:
+    """A track or split of the definition by name, or a usage error naming the known ones."""
+    try:
+        return lookup(name)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint=option) from None
+
+
 def _read(
     zip_path: Path, definition: Definition, track: str | None, splits: tuple[str, ...] | None = None
 ) -> Predictions:
     """Read and validate a submission zip, or exit 1 with its problems."""
-    if track is not None and track not in {t.name for t in definition.tracks}:
-        names = ", ".join(t.name for t in definition.tracks)
-        raise click.BadParameter(f"'{track}' is not a track; tracks: {names}", param_hint="--track")
+    if track is not None:
+        _checked(definition.track, track, "--track")
     limits = submission_limits(definition)
     try:
-        too_big = limits.oversize(zip_path.name, zip_path.stat().st_size)
-        if too_big:  # refused before a byte is read, as the server refuses it
-            raise InvalidInput([too_big])
         return read_submission(
-            zip_path.read_bytes(),
+            read_zip_file(zip_path, limits),  # refused by its size before it is read
             definition=definition,
             track=track,
             name=zip_path.name,
@@ -128,19 +136,15 @@ def score(
 ) -> None:
     """Score a prediction zip against ground truth, as the official MICO program does."""
     definition = _definition(definition_path)
-    if split.lower() not in {*definition.split_names, *definition.split_aliases}:
-        raise click.BadParameter(
-            f"'{split}' is not a split; splits: {', '.join(definition.split_names)}",
-            param_hint="--split",
-        )
+    split = _checked(definition.split, split, "--split").name
     # Scoring one split needs that split only: a participant may score a train-only zip.
-    predictions = _read(zip_path, definition, track, (definition.split(split.lower()).name,))
+    predictions = _read(zip_path, definition, track, (split,))
     try:
         truth = read_truth(truth_path, definition=definition)
     except InvalidInput as exc:
         _fail(f"{truth_path} is not valid ground truth", exc)
     try:
-        result = score_split(predictions, truth, definition, split.lower())
+        result = score_split(predictions, truth, definition, split)
     except ScoringError as exc:
         click.echo(f"cannot score {zip_path} on {split}: {exc}", err=True)
         sys.exit(1)
@@ -154,9 +158,8 @@ def score(
 
 def _table(result: SplitScore, definition: Definition) -> str:
     """Metrics per scenario as an aligned text table."""
-    keys = [k for k in next(iter(result.scenarios.values())).metrics if k.startswith("TPR_")]
-    heads = [f"TPR@{t:g}" for t in definition.fpr_thresholds] + ["AUC", "MIA", "accuracy"]
-    keys += ["AUC", "MIA", "accuracy"]
+    keys = [*definition.tpr_keys, "AUC", "MIA", "accuracy"]
+    heads = [f"TPR@{t:g}" for t in definition.fpr_thresholds] + keys[-3:]
     title = f"{result.track}, {result.split} split"
     width = max(len(title), *(len(s) for s in result.scenarios)) + 2
     lines = [title.ljust(width) + "".join(h.rjust(10) for h in heads)]
@@ -175,10 +178,9 @@ def _table(result: SplitScore, definition: Definition) -> str:
 def demo_data(out: Path, tracks: tuple[str, ...], seed: int, definition_path: Path | None) -> None:
     """Write synthetic ground truth (OUT/truth) and submissions (OUT/submissions/*.zip)."""
     definition = _definition(definition_path)
-    try:
-        zips = write_demo_data(out, tracks or None, seed=seed, definition=definition)
-    except KeyError as exc:
-        raise click.BadParameter(str(exc.args[0]), param_hint="--track") from exc
+    for track in tracks:
+        _checked(definition.track, track, "--track")
+    zips = write_demo_data(out, tracks or None, seed=seed, definition=definition)
     click.echo(f"ground truth: {out / 'truth'}")
     for path in zips:
         click.echo(f"submission:   {path}")

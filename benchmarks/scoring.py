@@ -22,34 +22,15 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.scoring.definition import MICO  # noqa: E402
-from app.scoring.demo import csv_line, labels_for, predictions_for, write_truth  # noqa: E402
-from app.scoring.readers import read_submission, read_truth  # noqa: E402
+from app.scoring.demo import submission_zip, write_truth  # noqa: E402
+from app.scoring.readers import GroundTruth, read_submission, read_truth  # noqa: E402
 from app.scoring.scorer import score_split  # noqa: E402
 from tests.official import official_scores_txt  # noqa: E402
 
 TRACK = MICO.track("cifar10")
-
-
-def make_zip(float64: bool, compression: int) -> bytes:
-    """A whole cifar10 submission; float64 writes 17-digit values (about 1.1 MB as MICO.md)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as zf:
-        for scenario in TRACK.scenarios:
-            for split in ("dev", "final"):
-                for model_id in MICO.split(split).model_ids:
-                    labels = labels_for(0, scenario, model_id, 200)
-                    values = predictions_for(0, "strong", scenario, model_id, labels)
-                    # float64 + 1e-9 gives 17-digit decimals; float32 prints 8-9 digits.
-                    wide = np.clip(values.astype(np.float64) + 1e-9, 0, 1)
-                    row = wide.tolist() if float64 else values
-                    name = f"cifar10/{scenario}/{split}/model_{model_id}/prediction.csv"
-                    zf.writestr(name, csv_line(row))
-    return buffer.getvalue()
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:
@@ -80,7 +61,7 @@ def main() -> None:
             ("17-digit floats, stored", True, zipfile.ZIP_STORED),
             ("17-digit floats, deflated", True, zipfile.ZIP_DEFLATED),
         ):
-            data = make_zip(float64, compression)
+            data = submission_zip(TRACK, "strong", float32=not float64, compression=compression)
             res = root / "res" / label.replace(" ", "_")
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 zf.extractall(res)
@@ -100,14 +81,11 @@ def main() -> None:
             print(f"  mia-arena reader + scorer : {ours_ms:8.2f} ms")
             print(f"  official way              : {official_ms:8.2f} ms")
             print(f"  ratio                     : {official_ms / ours_ms:8.1f}x faster")
-        _breakdown(make_zip(False, zipfile.ZIP_STORED), truth, args.repeat)
+        _breakdown(submission_zip(TRACK, "strong"), truth, args.repeat)
 
 
-def _breakdown(data: bytes, truth: object, repeat: int) -> None:
+def _breakdown(data: bytes, truth: GroundTruth, repeat: int) -> None:
     """Where our time goes, for the starting-kit zip."""
-    from app.scoring.readers import GroundTruth
-
-    assert isinstance(truth, GroundTruth)
     predictions = read_submission(data, track="cifar10")
     read_ms = statistics.median(timed(lambda: read_submission(data, track="cifar10"), repeat))
     score_ms = statistics.median(

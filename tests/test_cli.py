@@ -12,6 +12,8 @@ import pytest
 
 from app.scoring.definition import MICO
 from app.scoring.demo import submission_zip
+from app.scoring.readers import read_submission, read_truth
+from app.scoring.scorer import score_split
 from tests.official import official_scores_txt
 
 CLI = str(Path(sys.executable).with_name("mia-arena"))
@@ -65,9 +67,12 @@ def test_codalab_lines_are_in_the_official_order_with_full_precision(demo: Path)
     assert keys == [f"scenario{i}_{k}" for i in (1, 2, 3) for k in per_scenario] + [
         "average_TPR_FPR_1000"
     ]
-    for line in result.stdout.splitlines():
-        value = line.split(": ")[1]
-        assert repr(float(value)) == value
+    # Full precision: every printed value reads back as exactly the float the scorer computed.
+    predictions = read_submission((demo / "submissions/cifar10-medium.zip").read_bytes())
+    scores = score_split(predictions, read_truth(demo / "truth"), MICO, "dev")
+    computed = [s.metrics[k] for s in scores.scenarios.values() for k in per_scenario]
+    printed = [float(line.split(": ")[1]) for line in result.stdout.splitlines()]
+    assert printed == [*computed, scores.ranking_score]
 
 
 def test_json_and_table_formats(demo: Path) -> None:

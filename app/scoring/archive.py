@@ -14,8 +14,9 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-from app.scoring.problems import Problem
+from app.scoring.problems import InvalidInput, Problem
 
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _LOCAL_MAGIC = b"PK\x03\x04"
@@ -52,21 +53,23 @@ def _size(n: int) -> str:
     return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
 
+def read_zip_file(path: Path, limits: Limits) -> bytes:
+    """A zip file's bytes from disk, refused by its size before a byte is read."""
+    too_big = limits.oversize(path.name, path.stat().st_size)
+    if too_big:
+        raise InvalidInput([too_big])
+    return path.read_bytes()
+
+
 class ZipReader:
     """Lists the safe members of an untrusted zip and reads them within the limits."""
 
     def __init__(
-        self,
-        data: bytes,
-        name: str,
-        limits: Limits,
-        files: list[tuple[str, zipfile.ZipInfo]],
+        self, data: bytes, limits: Limits, files: list[tuple[str, zipfile.ZipInfo]]
     ) -> None:
         self._data = data
         self._files = files
-        self.name = name
         self.limits = limits
-        self._inflated = 0
 
     @classmethod
     def open(cls, data: bytes, name: str, limits: Limits) -> tuple[ZipReader | None, list[Problem]]:
@@ -100,7 +103,7 @@ class ZipReader:
                 f"{_size(limits.max_total_bytes)} (a zip bomb?)"
             )
             return None, [Problem(name, message)]
-        return cls(data, name, limits, files), []
+        return cls(data, limits, files), []
 
     def members(self) -> Iterator[tuple[str, zipfile.ZipInfo] | Problem]:
         """Each file entry as (clean path, info), or the Problem that rules it out.
@@ -139,8 +142,8 @@ class ZipReader:
             content = self._inflate(info)
         except (zipfile.BadZipFile, zlib.error) as exc:
             return Problem(path, f"is damaged inside the zip ({exc}); zip the file again")
-        self._inflated += len(content)
-        if len(content) > info.file_size or self._inflated > self.limits.max_total_bytes:
+        # open() bounded the declared sizes; an entry may not inflate past its own.
+        if len(content) > info.file_size:
             return Problem(path, "inflates to more bytes than the zip declares (a zip bomb?)")
         if len(content) < info.file_size or zlib.crc32(content) != info.CRC:
             return Problem(

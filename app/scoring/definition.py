@@ -83,9 +83,10 @@ class Definition:
         raise KeyError(f"'{name}' is not a track of {self.title}; tracks: {known}")
 
     def split(self, name: str) -> Split:
-        """The split called `name` (or one of its aliases)."""
+        """The split called `name`, in any letter case, or one of its aliases (`test`)."""
+        folded = name.lower()
         try:
-            return self._splits_by_name[self.split_aliases.get(name, name)]
+            return self._splits_by_name[self.split_aliases.get(folded, folded)]
         except KeyError:
             names = ", ".join(self.split_names)
             raise KeyError(f"'{name}' is not a split; splits: {names}") from None
@@ -108,13 +109,19 @@ class Definition:
         return self._tracks_by_scenario.get(scenario)
 
     @property
+    def tpr_keys(self) -> tuple[str, ...]:
+        """Keys of TPR at each FPR threshold, lowest threshold first."""
+        return tuple(tpr_key(t) for t in self.fpr_thresholds)
+
+    @property
     def ranking_key(self) -> str:
         """Metric key of the ranking threshold, e.g. `TPR_FPR_1000`."""
         return tpr_key(self.ranking_threshold)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Definition:
-        """Build a definition from plain data (the shape `to_dict` writes)."""
+        """Build a definition from plain data, as a JSON definition file holds it."""
+        optional = ("split_aliases", "prediction_file", "solution_file", "max_submission_bytes")
         return cls(
             slug=data["slug"],
             title=data.get("title", data["slug"]),
@@ -126,36 +133,13 @@ class Definition:
             points_per_model=int(data["points_per_model"]),
             fpr_thresholds=tuple(float(t) for t in data["fpr_thresholds"]),
             ranking_threshold=float(data["ranking_threshold"]),
-            split_aliases=dict(data.get("split_aliases", {})),
-            prediction_file=data.get("prediction_file", "prediction.csv"),
-            solution_file=data.get("solution_file", "solution.csv"),
-            max_submission_bytes=int(data.get("max_submission_bytes", 2 * 1024 * 1024)),
+            **{key: data[key] for key in optional if key in data},
         )
 
     @classmethod
     def load(cls, path: Path) -> Definition:
         """Read a definition from a JSON file."""
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON; `from_dict(to_dict())` gives an equal definition."""
-        return {
-            "slug": self.slug,
-            "title": self.title,
-            "tracks": [
-                {"name": t.name, "scenarios": list(t.scenarios), "title": t.title}
-                for t in self.tracks
-            ],
-            "splits": [{"name": s.name, "first": s.first, "last": s.last} for s in self.splits],
-            "required_splits": list(self.required_splits),
-            "points_per_model": self.points_per_model,
-            "fpr_thresholds": list(self.fpr_thresholds),
-            "ranking_threshold": self.ranking_threshold,
-            "split_aliases": dict(self.split_aliases),
-            "prediction_file": self.prediction_file,
-            "solution_file": self.solution_file,
-            "max_submission_bytes": self.max_submission_bytes,
-        }
 
 
 def tpr_key(threshold: float) -> str:

@@ -46,15 +46,15 @@ def labels_for(seed: int, scenario: str, model_id: int, points: int) -> NDArray[
 
 def predictions_for(
     seed: int, attack: str, scenario: str, model_id: int, labels: NDArray[np.int8]
-) -> NDArray[np.float32]:
-    """An attack's confidences in [0, 1] for one model, as float32 like the starting kit."""
+) -> NDArray[np.float64]:
+    """An attack's confidences in [0, 1] for one model (float64: written with 17 digits)."""
     strength, decimals = ATTACKS[attack]
     leakage = _LEAKAGE.get(scenario.rsplit("_", 1)[-1], 0.5)
     noise = _rng(seed, attack, scenario, model_id).normal(size=labels.size)
     values = 1.0 / (1.0 + np.exp(-(strength * leakage * (2 * labels - 1) + noise)))
     if decimals is not None:
         values = np.round(values, decimals)
-    return values.astype(np.float32)
+    return values
 
 
 def csv_line(values: Iterable[object]) -> bytes:
@@ -74,25 +74,31 @@ def submission_zip(
     *,
     seed: int = 0,
     definition: Definition = MICO,
-    splits: tuple[str, ...] = ("dev", "final"),
+    splits: tuple[str, ...] | None = None,
     compression: int = zipfile.ZIP_STORED,
+    float32: bool = True,
 ) -> bytes:
-    """A whole submission for a track, laid out as the starting kit zips it."""
+    """A whole submission for a track (the required splits by default), as the kit zips it.
+
+    With `float32`, values are written as the starting kit writes its float32 arrays (8-9
+    digits); without, as float64 (17 digits, about 1.1 MB for a MICO track).
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as zf:
         for scenario in track.scenarios:
-            for split_name in splits:
+            for split_name in definition.required_splits if splits is None else splits:
                 for model_id in definition.split(split_name).model_ids:
                     labels = labels_for(seed, scenario, model_id, definition.points_per_model)
                     values = predictions_for(seed, attack, scenario, model_id, labels)
-                    path = f"{track.name}/{scenario}/{split_name}/model_{model_id}/prediction.csv"
-                    zf.writestr(_entry(path), csv_line(values), compress_type=compression)
+                    row = values.astype(np.float32) if float32 else values.tolist()
+                    folder = f"{track.name}/{scenario}/{split_name}/model_{model_id}"
+                    path = f"{folder}/{definition.prediction_file}"
+                    zf.writestr(_entry(path), csv_line(row), compress_type=compression)
     return buffer.getvalue()
 
 
-def write_truth(out: Path, tracks: Iterable[Track], *, seed: int, definition: Definition) -> int:
-    """Write `solution.csv` for every model of every split; returns the number of files."""
-    written = 0
+def write_truth(out: Path, tracks: Iterable[Track], *, seed: int, definition: Definition) -> None:
+    """Write a solution file for every model of every split, in the official layout."""
     for track in tracks:
         for scenario in track.scenarios:
             for split in definition.splits:
@@ -101,8 +107,6 @@ def write_truth(out: Path, tracks: Iterable[Track], *, seed: int, definition: De
                     folder.mkdir(parents=True, exist_ok=True)
                     labels = labels_for(seed, scenario, model_id, definition.points_per_model)
                     (folder / definition.solution_file).write_bytes(csv_line(labels))
-                    written += 1
-    return written
 
 
 def write_demo_data(

@@ -50,7 +50,7 @@ def place(path: str, definition: Definition, filename: str) -> Placed | Problem:
     if not match:
         return Problem(path, f"folder '{model_dir}' should be named model_<id>, e.g. model_100")
     try:
-        split = definition.split(split_name.lower())
+        split = definition.split(split_name)
     except KeyError:
         names = ", ".join(definition.split_names)
         folder = "/".join(parts[:-2]) + "/"
@@ -135,8 +135,7 @@ def exact_layout(
     if owner is None or track not in (None, owner.name):
         return None
     base = first[0] + "/" if len(first) == 5 else ""
-    folder = base.rstrip("/").rsplit("/", 1)[-1]
-    if folder != owner.name and any(folder == t.name for t in definition.tracks):
+    if _other_track_folder(base, owner, definition):
         return None  # scenario folders inside another track's folder: collect says so
     files = {
         Key(scenario, split, i): f"{base}{scenario}/{split}/model_{i}/{filename}"
@@ -207,18 +206,20 @@ def _strip_track(p: Placed) -> str:
 
 def _misplaced_tracks(placed: list[Placed], definition: Definition) -> list[Problem]:
     """Scenario folders inside the folder of another track (once per folder)."""
-    track_names = {t.name for t in definition.tracks}
     problems = []
-    for base, scenario, owner in sorted({(p.base, p.key.scenario, p.track.name) for p in placed}):
-        folder = base.rstrip("/").rsplit("/", 1)[-1]
-        if folder != owner and folder in track_names:
-            problems.append(
-                Problem(
-                    f"{base}{scenario}/",
-                    f"is a scenario of track {owner}, but sits in the folder '{folder}'",
-                )
-            )
+    for base, scenario, owner in sorted({(p.base, p.key.scenario, p.track) for p in placed}):
+        folder = _other_track_folder(base, owner, definition)
+        if folder:
+            message = f"is a scenario of track {owner.name}, but sits in the folder '{folder}'"
+            problems.append(Problem(f"{base}{scenario}/", message))
     return problems
+
+
+def _other_track_folder(base: str, owner: Track, definition: Definition) -> str | None:
+    """The folder just above a scenario's, when it is named after another track."""
+    folder = base.rstrip("/").rsplit("/", 1)[-1]
+    others = {t.name for t in definition.tracks} - {owner.name}
+    return folder if folder in others else None
 
 
 def _choose_tracks(
@@ -231,7 +232,10 @@ def _choose_tracks(
     """The track(s) the tree is for, and problems for files of any other."""
     found = sorted({p.track.name for p in placed})
     if track is not None:
-        wanted = definition.track(track)
+        try:
+            wanted = definition.track(track)
+        except KeyError as exc:
+            return (), [Problem(name, str(exc.args[0]))]
         strays = sorted(
             {(p.base, p.key.scenario, p.track.name) for p in placed if p.track != wanted}
         )

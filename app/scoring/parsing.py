@@ -58,12 +58,15 @@ PROBABILITY = ValueRule()
 LABEL = ValueRule(labels=True)
 
 
-def _normalise(content: bytes) -> bytes:
-    """One file's values as a single comma-separated line, for the fast path."""
+def _normalise(content: bytes) -> bytes | None:
+    """One file's values as a single comma-separated line for the fast path, or None.
+
+    None for several lines of several values, which the precise path refuses with its reason.
+    """
     content = content.removeprefix(BOM).strip()
     if b"\n" in content or b"\r" in content:
         if b"," in content:
-            return b"?"  # several lines of several values: the precise path refuses it
+            return None
         content = content.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b",")
     return content
 
@@ -72,18 +75,20 @@ def parse_batch(
     contents: Sequence[bytes], count: int, rule: ValueRule
 ) -> NDArray[np.float64] | None:
     """All files' values concatenated, if every file is plainly valid; None otherwise."""
-    lines = [_normalise(c) for c in contents]
     # A line longer than 24 bytes a value may hold many more values than expected: count
     # them before orjson builds a list of millions (a plain line is 11-19 bytes a value).
     long = 24 * count
-    if any(len(line) > long and line.count(b",") + 1 != count for line in lines):
-        return None
-    if b",".join(lines).translate(None, _NUMERIC_BYTES):
-        return None  # anything but numbers, separators and spaces: let the precise path tell
-    joined = b"".join((b"[[", b"],[".join(lines), b"]]"))
+    lines = []
+    for content in contents:
+        line = _normalise(content)
+        if line is None or line.translate(None, _NUMERIC_BYTES):
+            return None  # anything but numbers, separators and spaces: the precise path tells
+        if len(line) > long and line.count(b",") + 1 != count:
+            return None
+        lines.append(line)
     try:
         # One list per file: a file with another count makes the array ragged, a ValueError.
-        values = np.array(orjson.loads(joined), dtype=np.float64)
+        values = np.array(orjson.loads(b"[[" + b"],[".join(lines) + b"]]"), dtype=np.float64)
     except (orjson.JSONDecodeError, TypeError, ValueError):
         return None
     if values.shape != (len(contents), count) or not rule.all_valid(values):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from app.scoring.archive import Limits, ZipReader
+from app.scoring.archive import Limits, ZipReader, read_zip_file
 from app.scoring.definition import MICO, Definition
 from app.scoring.layout import Key, exact_layout, lay_out
 from app.scoring.parsing import LABEL, PROBABILITY, ValueRule, parse_batch, parse_file
@@ -83,7 +83,10 @@ def read_submission(
         rule=PROBABILITY,
         track=track,
         single_track=True,
-        required_splits=definition.required_splits if splits is None else splits,
+        required_splits=tuple(
+            definition.split(s).name
+            for s in (definition.required_splits if splits is None else splits)
+        ),
     )
     _raise_if(problems + more, name)
     files = sum(v.size for v in values.values()) // definition.points_per_model
@@ -112,10 +115,8 @@ def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
         paths = _folder_files(path, solution)
         read: Reader = partial(_read_small, path)
     else:
-        too_big = TRUTH_LIMITS.oversize(path.name, path.stat().st_size)
-        if too_big:
-            raise InvalidInput([too_big])
-        reader, problems = ZipReader.open(path.read_bytes(), path.name, TRUTH_LIMITS)
+        data = read_zip_file(path, TRUTH_LIMITS)
+        reader, problems = ZipReader.open(data, path.name, TRUTH_LIMITS)
         if reader is None:
             raise InvalidInput(problems)
         # The organizers' data tree also holds model.pt, seeds...: only solution files count.
@@ -165,8 +166,9 @@ def _folder_files(root: Path, filename: str) -> list[str]:
     ]
 
 
-def _read_small(root: Path, path: str, limit: int = 1024 * 1024) -> bytes | Problem:
-    """A regular file's bytes, at most `limit` (a FIFO or a device is never opened)."""
+def _read_small(root: Path, path: str) -> bytes | Problem:
+    """A regular file's bytes, within the truth limits (a FIFO or a device is never opened)."""
+    limit = TRUTH_LIMITS.max_file_bytes
     full = root / path
     if not full.is_file():
         return Problem(path, "is not a regular file (a broken link, a device or a pipe?)")

@@ -11,8 +11,6 @@ from app.scoring.definition import Definition
 from app.scoring.metrics import compact_roc, scenario_metrics
 from app.scoring.readers import GroundTruth, Predictions
 
-SCORER_VERSION = "1"
-
 
 class ScoringError(Exception):
     """The submission cannot be scored on that split (say, no ground truth for it)."""
@@ -52,7 +50,10 @@ def score_split(
     predictions: Predictions, truth: GroundTruth, definition: Definition, split: str
 ) -> SplitScore:
     """Score every scenario of the submission's track on `split`."""
-    split = definition.split(split).name
+    try:
+        split = definition.split(split).name
+    except KeyError as exc:
+        raise ScoringError(str(exc.args[0])) from None
     track = definition.track(predictions.track)
     scenarios = {}
     for scenario in track.scenarios:
@@ -78,7 +79,7 @@ def codalab_lines(score: SplitScore, definition: Definition) -> list[str]:
     """
     lines = []
     for i, s in enumerate(score.scenarios.values(), start=1):
-        keys = ["AUC", "MIA", "accuracy"] + [k for k in s.metrics if k.startswith("TPR_FPR_")]
+        keys = ("AUC", "MIA", "accuracy", *definition.tpr_keys)
         lines += [f"scenario{i}_{key}: {s.metrics[key]!r}" for key in keys]
     lines.append(f"average_{definition.ranking_key}: {score.ranking_score!r}")
     return lines

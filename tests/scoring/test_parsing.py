@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -124,3 +126,21 @@ def test_fast_path_refuses_what_is_not_plain_numbers() -> None:
     """JSON constructs hidden in a file never slip through the fast path."""
     for content in (b'"0.5",0.5,0.5', b"[0.5],0.5,0.5", b"true,0,1", b"null,0,1", b"0.5,0.5,1e999"):
         assert parse_batch([content], 3, PROBABILITY) is None
+
+
+def test_a_file_of_far_too_many_values_is_counted_not_described() -> None:
+    """3,001 bad values give one count, not thousands of faults read one by one."""
+    values, problems = parse_file(b"x," * 3000 + b"x", 200, PROBABILITY)
+    assert values is None and problems == ["3001 values, expected 200"]
+
+
+def test_long_lines_are_counted_before_orjson_builds_a_list() -> None:
+    """300 files of 6,000 values each are refused without millions of Python floats."""
+    contents = [b"0," * 5999 + b"0"] * 300
+    tracemalloc.start()
+    try:
+        assert parse_batch(contents, 200, PROBABILITY) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024  # orjson's list of 1.8 million floats would be about 60 MB

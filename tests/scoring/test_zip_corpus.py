@@ -13,6 +13,7 @@ import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -83,10 +84,10 @@ def line(*first: object, n: int = 200) -> bytes:
     return csv_line([*first, *[0.5] * (n - len(first))])
 
 
-def problems(data: bytes, track: str | None = None) -> list[str]:
+def problems(data: bytes, **options: Any) -> list[str]:
     """What read_submission tells the participant; anything but InvalidInput fails the test."""
     with pytest.raises(InvalidInput) as caught:
-        read_submission(data, track=track)
+        read_submission(data, **options)
     assert caught.value.problems
     return [str(p) for p in caught.value.problems]
 
@@ -178,6 +179,13 @@ MAC_LITTER = {
 def test_harmless_variant_gives_starting_kit_arrays(mutate: Mutation, compression: int) -> None:
     """A harmless variant of the starting-kit zip, stored or deflated, reads to the same arrays."""
     assert_same_as_kit(read_submission(zip_of(mutate(kit()), compression)))
+
+
+def test_required_splits_go_by_their_aliases_and_unknown_tracks_are_problems() -> None:
+    """Asking for `test` requires final; an unknown track is a problem, not a KeyError."""
+    data = zip_of(dropping("/final/")(kit()))
+    assert_reported(problems(data, splits=("TEST",)), "cifar10/cifar10_hi/final/: split missing")
+    assert_reported(problems(data, track="cifar100"), "submission.zip: 'cifar100' is not a track")
 
 
 def test_complete_train_split_is_read_too() -> None:
@@ -516,6 +524,7 @@ def test_lying_bomb_is_not_inflated() -> None:
 CHILD = """
 import resource, sys
 from pathlib import Path
+from typing import Any
 from app.scoring.problems import InvalidInput
 from app.scoring.readers import read_submission
 try:
@@ -530,7 +539,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 @pytest.mark.parametrize(
     ("method", "megabytes"),
     [
-        pytest.param(zipfile.ZIP_DEFLATED, 400, id="deflate-400MB"),  # 1 GB: 3 s to build
+        pytest.param(zipfile.ZIP_DEFLATED, 400, id="deflate-400MB"),  # 1 GB takes 3 s to build
         pytest.param(zipfile.ZIP_BZIP2, 128, id="bzip2-128MB"),
     ],
 )
