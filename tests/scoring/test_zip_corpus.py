@@ -160,6 +160,7 @@ MAC_LITTER = {
         pytest.param(lambda files: files, id="starting-kit"),
         pytest.param(renaming(lambda n: "my_submission/" + n), id="one-enclosing-folder"),
         pytest.param(renaming(lambda n: "home/alice/" + n), id="two-enclosing-folders"),
+        pytest.param(renaming(lambda n: "données/" + n), id="utf8-folder-name"),
         pytest.param(renaming(lambda n: n.removeprefix("cifar10/")), id="no-track-folder"),
         pytest.param(adding(MAC_LITTER), id="macos-litter"),
         pytest.param(with_folders, id="directory-entries"),
