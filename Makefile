@@ -22,7 +22,7 @@ demo: $(BIN)/mia-arena
 	done
 
 lint: $(BIN)/mia-arena
-	$(BIN)/ruff check app workers tests benchmarks
+	$(BIN)/ruff check app workers tests benchmarks migrations
 	$(BIN)/mypy
 
 test: lint

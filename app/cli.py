@@ -184,3 +184,27 @@ def demo_data(out: Path, tracks: tuple[str, ...], seed: int, definition_path: Pa
     click.echo(f"ground truth: {out / 'truth'}")
     for path in zips:
         click.echo(f"submission:   {path}")
+
+
+@main.group()
+def db() -> None:
+    """The database on DATABASE_URL."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest revision (Alembic, safe to run twice)."""
+    from app.core.config import get_settings
+    from app.core.db import upgrade
+
+    upgrade()
+    click.echo(
+        f"database at {_hide_password(get_settings().database_url)} is at the latest revision"
+    )
+
+
+def _hide_password(url: str) -> str:
+    """A database URL fit to print: its password replaced by ***."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,71 @@
+"""The engine and sessions, built from the settings when first asked for, never at import."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import get_settings
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys enforced, as PostgreSQL has them."""
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_foreign_keys)
+    return engine
+
+
+def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@cache
+def engine() -> Engine:
+    """The process's engine, on DATABASE_URL."""
+    return make_engine(get_settings().database_url)
+
+
+@contextmanager
+def session_scope(bind: Engine | Connection | None = None) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back when it raises."""
+    session = sessionmaker(bind=bind or engine(), expire_on_commit=False)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration from the checkout's alembic.ini, optionally on a connection."""
+    for folder in (_ROOT, Path.cwd()):
+        if (folder / "alembic.ini").is_file():
+            config = Config(str(folder / "alembic.ini"))
+            config.attributes["connection"] = connection
+            return config
+    raise FileNotFoundError("alembic.ini not found; run mia-arena from its checkout or image")
+
+
+def upgrade(connection: Connection | None = None, revision: str = "head") -> None:
+    """Migrate the database (DATABASE_URL's, or the connection's) to `revision`."""
+    command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(connection: Connection, revision: str = "base") -> None:
+    """Migrate a connection's database down to `revision` (tests prove it reverses)."""
+    command.downgrade(alembic_config(connection), revision)

@@ -1,0 +1,24 @@
+"""Competitions and their Markdown pages."""
+
+from __future__ import annotations
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Timestamped
+
+
+class Competition(Timestamped, Base):
+    """A competition such as MICO: tracks, phases, pages and who may take part."""
+
+    __tablename__ = "competitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    overview_md: Mapped[str] = mapped_column(Text, default="")
+    data_md: Mapped[str] = mapped_column(Text, default="")
+    evaluation_md: Mapped[str] = mapped_column(Text, default="")
+    terms_md: Mapped[str] = mapped_column(Text, default="")
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    points_per_model: Mapped[int] = mapped_column(default=200)

@@ -1,0 +1,20 @@
+"""Every model, imported once so that `Base.metadata` knows all tables (Alembic, tests)."""
+
+from app.models import (  # noqa: F401
+    audit,
+    competition,
+    ground_truth,
+    phase,
+    registration,
+    scenario,
+    score,
+    submission,
+    team,
+    team_member,
+    token,
+    track,
+    user,
+)
+from app.models.base import Base
+
+metadata = Base.metadata

@@ -1,0 +1,46 @@
+"""Submissions: the zip's bytes live here, so any worker on any machine can score them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, deferred, mapped_column
+
+from app.models.base import Base, Timestamped, str_enum
+
+
+class SubmissionStatus(StrEnum):
+    """Where a submission is in the pipeline."""
+
+    QUEUED = "queued"
+    SCORING = "scoring"
+    SCORED = "scored"
+    FAILED = "failed"
+
+
+class Submission(Timestamped, Base):
+    """One uploaded zip of predictions for a track, in a phase."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), index=True
+    )
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"))
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), index=True)
+    # Loaded only when asked for: lists and status checks never pull 1 MB a row.
+    zip_bytes: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[SubmissionStatus] = mapped_column(
+        str_enum(SubmissionStatus, "submission_status"), default=SubmissionStatus.QUEUED
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    scoring_started_at: Mapped[datetime | None]
+    scored_at: Mapped[datetime | None]
+    scorer_version: Mapped[str | None] = mapped_column(String(32))

@@ -1,0 +1,31 @@
+"""People: participants, organizers and admins."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Timestamped, str_enum
+
+
+class Role(StrEnum):
+    """What a user may do: organizers run competitions, admins run the server."""
+
+    PARTICIPANT = "participant"
+    ORGANIZER = "organizer"
+    ADMIN = "admin"
+
+
+class User(Timestamped, Base):
+    """An account; the password is kept as an argon2 hash only."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.PARTICIPANT)
+    is_active: Mapped[bool] = mapped_column(default=True)
