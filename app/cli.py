@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 from app.scoring.archive import read_zip_file
 from app.scoring.definition import MICO, Definition
@@ -208,3 +212,70 @@ def _hide_password(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+@main.group()
+def users() -> None:
+    """Accounts on DATABASE_URL."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(["participant", "organizer", "admin"]),
+    default="participant",
+    show_default=True,
+)
+@click.option("--name", help="Display name (default: the part of the email before @).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input; otherwise a strong one is made and printed.",
+)
+def users_create(email: str, role: str, name: str | None, password_stdin: bool) -> None:
+    """Create an account."""
+    import secrets
+
+    from app.auth import service as auth
+    from app.models.user import Role
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    with _database() as session:
+        user = auth.create_user(session, email, password, role=Role(role), display_name=name)
+        click.echo(f"created {user.role.value} {user.email} (display name {user.display_name})")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens on DATABASE_URL."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+def tokens_create(email: str, name: str) -> None:
+    """Create an API token for an account; the token is printed alone on the last line."""
+    from app.auth import service as auth
+
+    with _database() as session:
+        user = auth.user_by_email(session, email)
+        row, token = auth.create_token(session, user, name)
+        click.echo(f"token '{row.name}' for {user.email} (shown once; {row.prefix}... later):")
+    click.echo(token)
+
+
+@contextmanager
+def _database() -> Iterator[Session]:
+    """A committed session on DATABASE_URL; a domain error exits 1 with its message."""
+    from app.core.db import session_scope
+    from app.core.errors import DomainError
+
+    try:
+        with session_scope() as session:
+            yield session
+    except DomainError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)

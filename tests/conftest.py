@@ -8,6 +8,8 @@ import pytest
 
 from app.scoring.demo import write_demo_data
 
+pytest_plugins = ["tests.fixtures.database"]
+
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import get_settings
+from app.models import registry  # noqa: F401  (every model mapped before a session runs)
 
 _ROOT = Path(__file__).resolve().parents[2]
 

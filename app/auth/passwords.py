@@ -1,0 +1,22 @@
+"""Password hashing with argon2id (argon2-cffi's recommended parameters)."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+MIN_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash to store."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when `password` matches the stored hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

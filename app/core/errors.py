@@ -1,0 +1,31 @@
+"""The project's own errors: each carries the HTTP status it means, and a message to act on."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """An expected fault a person can fix; never a 500."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or the asker may not know it does)."""
+
+    status_code = 404
+
+
+class Conflict(DomainError):
+    """The request clashes with what is stored, e.g. an email already registered."""
+
+    status_code = 409
+
+
+class Invalid(DomainError):
+    """The request's content is wrong, e.g. a password too short."""
+
+    status_code = 422
