@@ -279,3 +279,29 @@ def _database() -> Iterator[Session]:
     except DomainError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(1)
+
+
+@main.group()
+def competitions() -> None:
+    """Competitions on DATABASE_URL."""
+
+
+@competitions.command("import-mico")
+@click.argument("truth", type=click.Path(exists=True, path_type=Path))
+@click.option("--slug", default="mico", show_default=True, help="The competition's short name.")
+@click.option("--title", help="The competition's title (default: MICO's).")
+def competitions_import_mico(truth: Path, slug: str, title: str | None) -> None:
+    """Create or update a MICO competition from ground truth in the official layout."""
+    from app.competitions import service as competitions_service
+
+    with _database() as session:
+        report = competitions_service.import_mico(session, truth, slug=slug, title=title)
+        verb = "created" if report.created else "updated"
+        click.echo(f"{verb} competition {slug} ({report.competition.title})")
+    click.echo(f"tracks: {', '.join(report.tracks)}; scenarios: {report.scenarios}")
+    click.echo(
+        f"ground truth (dev and final): {report.truth_added} added, {report.truth_changed} "
+        f"changed, {report.truth_unchanged} unchanged"
+    )
+    if report.phases_added:
+        click.echo("phases: Development (open now, dev shown, final withheld), Final (closed)")

@@ -1,0 +1,222 @@
+"""Competitions: building one, MICO's from its official ground-truth tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.errors import Invalid
+from app.models.audit import AuditEntry
+from app.models.base import utcnow
+from app.models.competition import Competition
+from app.models.ground_truth import GroundTruth
+from app.models.phase import LeaderboardPolicy, Phase
+from app.models.scenario import Scenario
+from app.models.track import Track
+from app.scoring.definition import MICO, Definition
+from app.scoring.problems import InvalidInput
+from app.scoring.readers import read_truth
+
+HIDDEN_SPLITS = ("dev", "final")  # train labels are public: participants have them
+
+
+@dataclass
+class ImportReport:
+    """What an import did, in numbers only: never a label."""
+
+    competition: Competition
+    created: bool
+    tracks: list[str]
+    scenarios: int = 0
+    truth_added: int = 0
+    truth_changed: int = 0
+    truth_unchanged: int = 0
+    phases_added: list[str] = field(default_factory=list)
+
+
+def import_mico(
+    session: Session,
+    truth_path: Path,
+    *,
+    slug: str = "mico",
+    title: str | None = None,
+    definition: Definition = MICO,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Create (or update) a MICO-shaped competition from an official ground-truth tree.
+
+    Every track found gets its scenarios and the dev and final labels; a new competition also
+    gets MICO's two phases. Running it again updates the labels and duplicates nothing.
+    """
+    try:
+        truth = read_truth(truth_path, definition=definition)
+    except InvalidInput as exc:
+        raise Invalid("the ground truth is not valid:\n" + str(exc)) from None
+    _require_hidden_splits(truth.labels, truth.tracks, definition)
+    competition = session.scalar(select(Competition).where(Competition.slug == slug))
+    report = ImportReport(
+        competition or _new_competition(session, slug, title, definition),
+        created=competition is None,
+        tracks=list(truth.tracks),
+    )
+    if title and not report.created:
+        report.competition.title = title
+    for track_name in truth.tracks:
+        track = _track(
+            session,
+            report.competition,
+            definition.track(track_name).name,
+            definition.track(track_name).title,
+        )
+        for scenario_name in definition.track(track_name).scenarios:
+            scenario = _scenario(session, track, scenario_name)
+            report.scenarios += 1
+            for split in HIDDEN_SPLITS:
+                _store_labels(
+                    session, scenario, split, truth.labels[scenario_name, split], definition, report
+                )
+    if report.created:
+        report.phases_added = _mico_phases(session, report.competition, definition, now or utcnow())
+    session.add(
+        AuditEntry(
+            competition_id=report.competition.id,
+            action="competition.import-mico",
+            detail={
+                "tracks": report.tracks,
+                "truth_added": report.truth_added,
+                "truth_changed": report.truth_changed,
+            },
+        )
+    )
+    session.flush()
+    return report
+
+
+def _require_hidden_splits(
+    labels: dict[tuple[str, str], NDArray[np.float64]],
+    tracks: tuple[str, ...],
+    definition: Definition,
+) -> None:
+    """Refuse a tree without the dev and final labels of every scenario of its tracks."""
+    missing = [
+        f"{track}/{scenario}/{split}/"
+        for track in tracks
+        for scenario in definition.track(track).scenarios
+        for split in HIDDEN_SPLITS
+        if (scenario, split) not in labels
+    ]
+    if missing:
+        shown = ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else "")
+        raise Invalid(f"the ground truth has no labels for {shown}; dev and final are needed")
+
+
+def _new_competition(
+    session: Session, slug: str, title: str | None, definition: Definition
+) -> Competition:
+    competition = Competition(
+        slug=slug,
+        title=title or definition.title,
+        points_per_model=definition.points_per_model,
+        overview_md=f"# {title or definition.title}\n\nMembership inference, track by track.",
+        evaluation_md="Ranked by the mean TPR at 10% FPR over each track's scenarios.",
+    )
+    session.add(competition)
+    session.flush()
+    return competition
+
+
+def _track(session: Session, competition: Competition, name: str, title: str) -> Track:
+    track = session.scalar(
+        select(Track).where(Track.competition_id == competition.id, Track.name == name)
+    )
+    if track is None:
+        track = Track(competition_id=competition.id, name=name, title=title)
+        session.add(track)
+        session.flush()
+    return track
+
+
+def _scenario(session: Session, track: Track, name: str) -> Scenario:
+    scenario = session.scalar(
+        select(Scenario).where(Scenario.track_id == track.id, Scenario.name == name)
+    )
+    if scenario is None:
+        scenario = Scenario(track_id=track.id, name=name)
+        session.add(scenario)
+        session.flush()
+    return scenario
+
+
+def _store_labels(
+    session: Session,
+    scenario: Scenario,
+    split: str,
+    labels: NDArray[np.float64],
+    definition: Definition,
+    report: ImportReport,
+) -> None:
+    """Insert or update one scenario's split, counting what changed."""
+    packed = np.packbits(labels.astype(np.uint8)).tobytes()
+    models = labels.size // definition.points_per_model
+    row = session.scalar(
+        select(GroundTruth).where(
+            GroundTruth.scenario_id == scenario.id, GroundTruth.split == split
+        )
+    )
+    if row is None:
+        session.add(
+            GroundTruth(
+                scenario_id=scenario.id,
+                split=split,
+                models=models,
+                points_per_model=definition.points_per_model,
+                packed_labels=packed,
+            )
+        )
+        report.truth_added += 1
+    elif row.packed_labels != packed or row.models != models:
+        row.packed_labels, row.models = packed, models
+        report.truth_changed += 1
+    else:
+        report.truth_unchanged += 1
+
+
+def _mico_phases(
+    session: Session, competition: Competition, definition: Definition, now: datetime
+) -> list[str]:
+    """MICO's phases: Development open now (dev shown, final withheld), Final closed."""
+    limits = {
+        "max_per_day": 30,
+        "max_total": 1000,
+        "max_bytes": definition.max_submission_bytes,
+        "leaderboard_policy": LeaderboardPolicy.LATEST,
+    }
+    phases = [
+        Phase(
+            competition_id=competition.id,
+            name="Development",
+            starts_at=now,
+            accepts_uploads=True,
+            scored_splits=list(HIDDEN_SPLITS),
+            shown_splits=["dev"],
+            **limits,
+        ),
+        Phase(
+            competition_id=competition.id,
+            name="Final",
+            starts_at=None,
+            accepts_uploads=False,
+            scored_splits=["final"],
+            shown_splits=[],
+            **limits,
+        ),
+    ]
+    session.add_all(phases)
+    session.flush()
+    return [p.name for p in phases]
