@@ -10,6 +10,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY workers ./workers
 COPY migrations ./migrations
+COPY templates ./templates
 RUN pip install . && useradd --create-home --uid 10001 arena
 
 USER arena

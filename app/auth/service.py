@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.auth.passwords import MIN_LENGTH, hash_password
-from app.core.errors import Conflict, Invalid, NotFound
+from app.auth.passwords import MIN_LENGTH, hash_password, verify_password
+from app.core.errors import Conflict, DomainError, Invalid, NotFound
 from app.models.audit import AuditEntry
+from app.models.base import utcnow
+from app.models.login_attempt import LoginAttempt
 from app.models.token import ApiToken
 from app.models.user import Role, User
 
@@ -60,17 +63,70 @@ def create_token(session: Session, user: User, name: str = "api") -> tuple[ApiTo
     return row, token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active owner of an unrevoked token, or None."""
+def user_for_token(session: Session, token: str, *, touch: bool = False) -> User | None:
+    """The active owner of an unrevoked token, or None; `touch` records the use."""
     row = session.scalar(
         select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
     )
-    if row is None:
+    user = session.get(User, row.user_id) if row is not None else None
+    if row is None or user is None or not user.is_active:
         return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.is_active else None
+    if touch:
+        row.last_used_at = utcnow()
+    return user
 
 
 def _digest(token: str) -> str:
     """SHA-256 of a token: tokens carry 256 random bits, so a fast hash is the right one."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed logins for an account or from an address in the window."""
+
+    status_code = 429
+
+
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+
+def authenticate(session: Session, email: str, password: str, address: str) -> User:
+    """The account for these credentials, counting failures per account and per address."""
+    email = email.strip().lower()
+    since = utcnow() - LOGIN_WINDOW
+    recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.created_at > since)
+    by_account = session.scalar(recent.where(LoginAttempt.email == email)) or 0
+    by_address = session.scalar(recent.where(LoginAttempt.address == address)) or 0
+    if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
+        minutes = int(LOGIN_WINDOW.total_seconds() // 60)
+        raise TooManyAttempts(f"too many failed logins; try again in {minutes} minutes")
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        session.add(LoginAttempt(email=email[:320], address=address[:64]))
+        raise Invalid("wrong email or password")
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Replace the password, after checking the current one."""
+    if not verify_password(user.password_hash, current):
+        raise Invalid("the current password is wrong")
+    if len(new) < MIN_LENGTH:
+        raise Invalid(f"a password needs at least {MIN_LENGTH} characters")
+    user.password_hash = hash_password(new)
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """A user's tokens, newest first (hashes only: the tokens themselves are gone)."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    return list(session.scalars(query))
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> None:
+    """Revoke one of the user's tokens; another user's token is NotFound."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("no such token")
+    row.revoked_at = row.revoked_at or utcnow()

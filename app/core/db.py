@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 
 from alembic import command
 from alembic.config import Config
+from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,3 +72,19 @@ def upgrade(connection: Connection | None = None, revision: str = "head") -> Non
 def downgrade(connection: Connection, revision: str = "base") -> None:
     """Migrate a connection's database down to `revision` (tests prove it reverses)."""
     command.downgrade(alembic_config(connection), revision)
+
+
+def request_session(request: Request) -> Iterator[Session]:
+    """The request's session: committed when the handler succeeds, rolled back when it raises."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(request_session)]

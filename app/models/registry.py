@@ -4,6 +4,7 @@ from app.models import (  # noqa: F401
     audit,
     competition,
     ground_truth,
+    login_attempt,
     phase,
     registration,
     scenario,

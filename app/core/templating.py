@@ -1,0 +1,12 @@
+"""The one Jinja2 environment: autoescaping on, the CSRF token available to every form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from app.core.csrf import csrf_token
+
+templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
+templates.env.globals["csrf_token"] = csrf_token

@@ -1,0 +1,51 @@
+"""The application: routers, sessions, error handlers. Nothing runs at import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.auth import router as auth_router
+from app.auth.dependencies import LoginRequired
+from app.core.config import Settings, get_settings
+from app.core.db import engine
+from app.core.errors import DomainError
+from app.core.templating import templates
+
+
+def create_app(
+    settings: Settings | None = None, session_factory: Callable[[], Session] | None = None
+) -> FastAPI:
+    """A new application on the settings' database (or the given session factory, in tests)."""
+    settings = settings or get_settings()
+    app = FastAPI(title="mia-arena", version="0.1.0")
+    app.state.session_factory = session_factory or sessionmaker(engine(), expire_on_commit=False)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="mia_session",
+        same_site="lax",
+        https_only=settings.environment == "production",
+        max_age=14 * 24 * 3600,
+    )
+    app.include_router(auth_router.pages)
+    app.include_router(auth_router.api)
+    app.add_exception_handler(DomainError, _domain_error)
+    return app
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    """The API answers JSON; pages answer HTML (or the login form when signed out)."""
+    assert isinstance(exc, DomainError)
+    if request.url.path.startswith("/api/"):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.message}, exc.status_code, headers=headers)
+    if isinstance(exc, LoginRequired):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return templates.TemplateResponse(
+        request, "error.html", {"message": exc.message}, status_code=exc.status_code
+    )
