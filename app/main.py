@@ -11,6 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app.auth import router as auth_router
 from app.auth.dependencies import LoginRequired
+from app.competitions import router as competitions_router
 from app.core.config import Settings, get_settings
 from app.core.db import engine
 from app.core.errors import DomainError
@@ -34,6 +35,8 @@ def create_app(
     )
     app.include_router(auth_router.pages)
     app.include_router(auth_router.api)
+    app.include_router(competitions_router.pages)
+    app.include_router(competitions_router.api)
     app.add_exception_handler(DomainError, _domain_error)
     return app
 

@@ -29,3 +29,9 @@ class Invalid(DomainError):
     """The request's content is wrong, e.g. a password too short."""
 
     status_code = 422
+
+
+class Forbidden(DomainError):
+    """The asker is known but may not do this (a banned participant, a non-organizer)."""
+
+    status_code = 403

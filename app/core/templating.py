@@ -7,6 +7,8 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from app.core.csrf import csrf_token
+from app.core.markdown import render_markdown
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
 templates.env.globals["csrf_token"] = csrf_token
+templates.env.filters["markdown"] = render_markdown

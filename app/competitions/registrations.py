@@ -1,0 +1,97 @@
+"""Taking part: registering to a competition by accepting its terms, and organizers deciding."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.errors import Forbidden, Invalid, NotFound
+from app.models.audit import AuditEntry
+from app.models.base import utcnow
+from app.models.competition import Competition
+from app.models.registration import Registration, RegistrationStatus
+from app.models.user import Role, User
+
+ORGANIZING_ROLES = (Role.ORGANIZER, Role.ADMIN)
+
+
+def competition_by_slug(session: Session, slug: str) -> Competition:
+    """The competition called `slug`, or NotFound."""
+    competition = session.scalar(select(Competition).where(Competition.slug == slug))
+    if competition is None:
+        raise NotFound(f"there is no competition '{slug}'")
+    return competition
+
+
+def registration_of(session: Session, competition: Competition, user: User) -> Registration | None:
+    """A user's registration to a competition, if any."""
+    return session.scalar(
+        select(Registration).where(
+            Registration.competition_id == competition.id, Registration.user_id == user.id
+        )
+    )
+
+
+def register(
+    session: Session, competition: Competition, user: User, *, accept_terms: bool
+) -> tuple[Registration, bool]:
+    """Register `user` (the registration, and whether it is new); the terms must be accepted.
+
+    Approved at once unless the competition asks for an organizer's approval. Registering
+    again returns the registration as it stands; a banned user is refused.
+    """
+    existing = registration_of(session, competition, user)
+    if existing is not None and existing.status is RegistrationStatus.BANNED:
+        raise Forbidden(f"you are banned from {competition.title}")
+    if existing is not None:
+        return existing, False
+    if not accept_terms:
+        raise Invalid("accept the competition's terms to register")
+    status = (
+        RegistrationStatus.PENDING if competition.requires_approval else RegistrationStatus.APPROVED
+    )
+    registration = Registration(
+        competition_id=competition.id, user_id=user.id, status=status, terms_accepted_at=utcnow()
+    )
+    session.add(registration)
+    session.flush()
+    return registration, True
+
+
+def pending(session: Session, competition: Competition) -> list[tuple[Registration, User]]:
+    """Registrations waiting for an organizer, oldest first."""
+    rows = session.execute(
+        select(Registration, User)
+        .join(User, User.id == Registration.user_id)
+        .where(
+            Registration.competition_id == competition.id,
+            Registration.status == RegistrationStatus.PENDING,
+        )
+        .order_by(Registration.id)
+    )
+    return [(registration, user) for registration, user in rows.tuples()]
+
+
+def decide(
+    session: Session,
+    competition: Competition,
+    organizer: User,
+    registration_id: int,
+    status: RegistrationStatus,
+) -> Registration:
+    """An organizer approves, rejects or bans a registration; written to the audit log."""
+    if organizer.role not in ORGANIZING_ROLES:
+        raise Forbidden("only organizers decide on registrations")
+    registration = session.get(Registration, registration_id)
+    if registration is None or registration.competition_id != competition.id:
+        raise NotFound("no such registration in this competition")
+    registration.status = status
+    session.add(
+        AuditEntry(
+            actor_id=organizer.id,
+            competition_id=competition.id,
+            action=f"registration.{status.value}",
+            detail={"registration_id": registration.id},
+        )
+    )
+    return registration

@@ -1,0 +1,112 @@
+"""A competition's page, registration (browser and API) and organizers' decisions on it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+
+from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
+from app.competitions import registrations
+from app.competitions.dependencies import CompetitionDep
+from app.core.csrf import verify_csrf
+from app.core.db import SessionDep
+from app.core.errors import DomainError
+from app.core.templating import templates
+from app.models.registration import RegistrationStatus
+
+pages = APIRouter()
+api = APIRouter(prefix="/api/v1")
+CSRF = [Depends(verify_csrf)]
+
+
+def _competition_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: MaybeUser,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    registration = registrations.registration_of(session, competition, user) if user else None
+    waiting = []
+    if user is not None and user.role in registrations.ORGANIZING_ROLES:
+        waiting = registrations.pending(session, competition)
+    context = {
+        "competition": competition,
+        "user": user,
+        "registration": registration,
+        "waiting": waiting,
+        **extra,
+    }
+    return templates.TemplateResponse(
+        request, "competitions/show.html", context, status_code=status
+    )
+
+
+@pages.get("/competitions/{slug}")
+def show(
+    request: Request, session: SessionDep, competition: CompetitionDep, user: MaybeUser
+) -> Response:
+    return _competition_page(request, session, competition, user)
+
+
+@pages.post("/competitions/{slug}/register", dependencies=CSRF)
+def register(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: SignedIn,
+    accept_terms: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        registrations.register(session, competition, user, accept_terms=accept_terms)
+    except DomainError as exc:
+        return _competition_page(
+            request, session, competition, user, exc.status_code, error=exc.message
+        )
+    return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
+
+
+@pages.post("/competitions/{slug}/registrations/{registration_id}/{decision}", dependencies=CSRF)
+def decide(
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: SignedIn,
+    registration_id: int,
+    decision: RegistrationStatus,
+) -> Response:
+    registrations.decide(session, competition, user, registration_id, decision)
+    return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
+
+
+class RegistrationIn(BaseModel):
+    """Registering from a script: the terms must be accepted explicitly."""
+
+    accept_terms: bool
+
+
+class RegistrationOut(BaseModel):
+    """Where the caller's registration stands."""
+
+    competition: str
+    status: RegistrationStatus
+
+
+@api.post("/competitions/{slug}/registration", status_code=201, response_model=RegistrationOut)
+def register_api(
+    body: RegistrationIn,
+    response: Response,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: ApiUser,
+) -> RegistrationOut:
+    """Register to a competition; 200 with the standing registration when already registered."""
+    registration, created = registrations.register(
+        session, competition, user, accept_terms=body.accept_terms
+    )
+    if not created:
+        response.status_code = 200
+    return RegistrationOut(competition=competition.slug, status=registration.status)

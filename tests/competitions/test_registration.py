@@ -1,0 +1,139 @@
+"""Registering to a competition in the browser and by API; organizers approve; pages are safe."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.auth import service as auth
+from app.core.config import Settings
+from app.main import create_app
+from app.models.competition import Competition
+from app.models.user import Role
+from tests.auth.test_pages import PASSWORD, csrf, register
+from tests.fixtures.database import backend_engine, rolled_back
+
+HOSTILE = (
+    "# Rules\n\n<script>alert('x')</script>\n\n"
+    "<img src=x onerror=alert(1)> [go](javascript:alert(2))"
+)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def site(request: pytest.FixtureRequest) -> Iterator[tuple[TestClient, Session]]:
+    """A browser on the app and a session on the same rolled-back database, with a competition."""
+    with rolled_back(backend_engine(request)) as factory:
+        session = factory()
+        session.add(
+            Competition(
+                slug="mico",
+                title="MICO",
+                overview_md=HOSTILE,
+                terms_md="Play **fair**.",
+                requires_approval=False,
+            )
+        )
+        session.commit()
+        with TestClient(create_app(Settings(), factory), base_url="https://testserver") as browser:
+            yield browser, session
+        session.close()
+
+
+def _token(session: Session, email: str, role: Role = Role.PARTICIPANT) -> str:
+    user = auth.create_user(session, email, PASSWORD, role=role)
+    session.commit()
+    return auth.create_token(session, user)[1]
+
+
+def test_a_participant_registers_by_accepting_the_terms(site: tuple[TestClient, Session]) -> None:
+    """Unticked terms: refused with the reason; ticked: registered and told so."""
+    browser, _ = site
+    register(browser)
+    page = browser.get("/competitions/mico")
+    assert "Play <strong>fair</strong>." in page.text
+    refused = browser.post(
+        "/competitions/mico/register", data={"csrf_token": csrf(browser, "/competitions/mico")}
+    )
+    assert refused.status_code == 422 and "accept the competition&#39;s terms" in refused.text
+    done = browser.post(
+        "/competitions/mico/register",
+        data={"csrf_token": csrf(browser, "/competitions/mico"), "accept_terms": "true"},
+    )
+    assert done.status_code == 200 and "You are registered" in done.text
+
+
+def test_organizer_markdown_never_runs_script(site: tuple[TestClient, Session]) -> None:
+    """Script, event handlers and javascript: links in a page come out inert."""
+    browser, _ = site
+    page = browser.get("/competitions/mico").text
+    assert "<h1>Rules</h1>" in page
+    assert "<script>alert" not in page and "onerror=alert(1)>" not in page
+    assert 'href="javascript:' not in page
+
+
+def test_registration_by_api(site: tuple[TestClient, Session]) -> None:
+    """201 with the status; again 200; unaccepted terms 422; no token 401; unknown slug 404."""
+    browser, session = site
+    headers = {"Authorization": f"Bearer {_token(session, 'bo@example.org')}"}
+    url = "/api/v1/competitions/mico/registration"
+    refused = browser.post(url, json={"accept_terms": False}, headers=headers)
+    assert refused.status_code == 422 and "accept" in refused.json()["detail"]
+    made = browser.post(url, json={"accept_terms": True}, headers=headers)
+    assert made.status_code == 201 and made.json() == {"competition": "mico", "status": "approved"}
+    assert browser.post(url, json={"accept_terms": True}, headers=headers).status_code == 200
+    assert browser.post(url, json={"accept_terms": True}).status_code == 401
+    missing = browser.post(
+        "/api/v1/competitions/nope/registration", json={"accept_terms": True}, headers=headers
+    )
+    assert missing.status_code == 404 and "no competition 'nope'" in missing.json()["detail"]
+
+
+def test_approval_and_bans(site: tuple[TestClient, Session]) -> None:
+    """With approval required: pending until an organizer approves; a banned user is refused."""
+    browser, session = site
+    competition = session.query(Competition).one()
+    competition.requires_approval = True
+    session.commit()
+    participant = {"Authorization": f"Bearer {_token(session, 'bo@example.org')}"}
+    url = "/api/v1/competitions/mico/registration"
+    assert (
+        browser.post(url, json={"accept_terms": True}, headers=participant).json()["status"]
+        == "pending"
+    )
+    auth.create_user(session, "org@example.org", PASSWORD, role=Role.ORGANIZER)
+    session.commit()
+    browser.post(
+        "/login",
+        data={
+            "csrf_token": csrf(browser, "/login"),
+            "email": "org@example.org",
+            "password": PASSWORD,
+        },
+    )
+    page = browser.get("/competitions/mico").text
+    approve = re.search(r'action="(/competitions/mico/registrations/\d+/approved)"', page)
+    assert approve and "bo@example.org" in page
+    browser.post(approve.group(1), data={"csrf_token": csrf(browser, "/competitions/mico")})
+    assert (
+        browser.post(url, json={"accept_terms": True}, headers=participant).json()["status"]
+        == "approved"
+    )
+    banned = approve.group(1).replace("approved", "banned")
+    browser.post(banned, data={"csrf_token": csrf(browser, "/competitions/mico")})
+    refused = browser.post(url, json={"accept_terms": True}, headers=participant)
+    assert refused.status_code == 403 and "banned" in refused.json()["detail"]
+
+
+def test_only_organizers_decide(site: tuple[TestClient, Session]) -> None:
+    """A participant posting a decision gets 403 and nothing changes."""
+    browser, _ = site
+    register(browser)
+    answer = browser.post(
+        "/competitions/mico/registrations/1/approved",
+        data={"csrf_token": csrf(browser, "/competitions/mico")},
+    )
+    assert answer.status_code == 403 and "only organizers" in answer.text
