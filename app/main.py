@@ -16,6 +16,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import engine
 from app.core.errors import DomainError
 from app.core.templating import templates
+from app.teams import router as teams_router
 
 
 def create_app(
@@ -37,6 +38,7 @@ def create_app(
     app.include_router(auth_router.api)
     app.include_router(competitions_router.pages)
     app.include_router(competitions_router.api)
+    app.include_router(teams_router.pages)
     app.add_exception_handler(DomainError, _domain_error)
     return app
 

@@ -14,6 +14,7 @@ from app.core.db import SessionDep
 from app.core.errors import DomainError
 from app.core.templating import templates
 from app.models.user import Role, User
+from app.teams import service as teams
 
 pages = APIRouter()
 api = APIRouter(prefix="/api/v1")
@@ -78,9 +79,26 @@ def logout(request: Request) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
+def account_page(
+    request: Request, session: SessionDep, user: User, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    """The account page: tokens, team, password form, and what the last action said."""
+    team = teams.team_of(session, user)
+    return _page(
+        request,
+        "auth/account.html",
+        status,
+        user=user,
+        tokens=auth.tokens_of(session, user),
+        team=team,
+        team_members=teams.members(session, team) if team else [],
+        **extra,
+    )
+
+
 @pages.get("/account")
 def account(request: Request, session: SessionDep, user: SignedIn) -> Response:
-    return _page(request, "auth/account.html", user=user, tokens=auth.tokens_of(session, user))
+    return account_page(request, session, user)
 
 
 @pages.post("/account/password", dependencies=CSRF)
@@ -90,35 +108,14 @@ def change_password(
     try:
         auth.change_password(session, user, current, new)
     except DomainError as exc:
-        return _page(
-            request,
-            "auth/account.html",
-            exc.status_code,
-            user=user,
-            tokens=auth.tokens_of(session, user),
-            error=exc.message,
-        )
-    return _page(
-        request,
-        "auth/account.html",
-        user=user,
-        tokens=auth.tokens_of(session, user),
-        notice="password changed",
-    )
+        return account_page(request, session, user, exc.status_code, error=exc.message)
+    return account_page(request, session, user, notice="password changed")
 
 
 @pages.post("/account/tokens", dependencies=CSRF)
 def create_token(request: Request, session: SessionDep, user: SignedIn, name: Text) -> Response:
     row, token = auth.create_token(session, user, name.strip() or "api")
-    return _page(
-        request,
-        "auth/account.html",
-        201,
-        user=user,
-        tokens=auth.tokens_of(session, user),
-        new_token=token,
-        new_token_name=row.name,
-    )
+    return account_page(request, session, user, 201, new_token=token, new_token_name=row.name)
 
 
 @pages.post("/account/tokens/{token_id}/revoke", dependencies=CSRF)

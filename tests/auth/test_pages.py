@@ -3,47 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.fixtures.database import backend_engine, rolled_back
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
-    """A browser on the app, its database rolled back after the test."""
-    with rolled_back(backend_engine(request)) as factory:
-        app = create_app(Settings(), session_factory=factory)
-        with TestClient(app, base_url="https://testserver") as browser:
-            yield browser
-
-
-def csrf(browser: TestClient, path: str) -> str:
-    """The CSRF token of the form on a page, as a browser would read it."""
-    match = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(path).text)
-    assert match, f"no form token on {path}"
-    return match.group(1)
-
-
-def register(browser: TestClient, email: str = "ada@example.org", name: str = "ada") -> None:
-    answer = browser.post(
-        "/register",
-        data={
-            "csrf_token": csrf(browser, "/register"),
-            "email": email,
-            "display_name": name,
-            "password": PASSWORD,
-        },
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303 and answer.headers["location"] == "/account"
+from tests.fixtures.browser import PASSWORD, csrf, register
+from tests.fixtures.database import rolled_back
 
 
 def test_register_signs_in_with_a_safe_cookie(client: TestClient) -> None:

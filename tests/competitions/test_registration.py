@@ -14,7 +14,7 @@ from app.core.config import Settings
 from app.main import create_app
 from app.models.competition import Competition
 from app.models.user import Role
-from tests.auth.test_pages import PASSWORD, csrf, register
+from tests.fixtures.browser import PASSWORD, csrf, register
 from tests.fixtures.database import backend_engine, rolled_back
 
 HOSTILE = (
