@@ -15,6 +15,12 @@ from app.models.user import Role, User
 ORGANIZING_ROLES = (Role.ORGANIZER, Role.ADMIN)
 
 
+def require_organizer(user: User) -> None:
+    """Forbidden unless the user organizes (the organizer or admin role)."""
+    if user.role not in ORGANIZING_ROLES:
+        raise Forbidden("only organizers decide on registrations")
+
+
 def competition_by_slug(session: Session, slug: str) -> Competition:
     """The competition called `slug`, or NotFound."""
     competition = session.scalar(select(Competition).where(Competition.slug == slug))
@@ -80,8 +86,7 @@ def decide(
     status: RegistrationStatus,
 ) -> Registration:
     """An organizer approves, rejects or bans a registration; written to the audit log."""
-    if organizer.role not in ORGANIZING_ROLES:
-        raise Forbidden("only organizers decide on registrations")
+    require_organizer(organizer)
     registration = session.get(Registration, registration_id)
     if registration is None or registration.competition_id != competition.id:
         raise NotFound("no such registration in this competition")

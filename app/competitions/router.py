@@ -110,3 +110,43 @@ def register_api(
     if not created:
         response.status_code = 200
     return RegistrationOut(competition=competition.slug, status=registration.status)
+
+
+class RegistrationRow(BaseModel):
+    """A registration as organizers see it."""
+
+    id: int
+    display_name: str
+    email: str
+    status: RegistrationStatus
+
+
+class Decision(BaseModel):
+    """An organizer's decision on a registration."""
+
+    status: RegistrationStatus
+
+
+@api.get("/competitions/{slug}/registrations", response_model=list[RegistrationRow])
+def pending_api(
+    session: SessionDep, competition: CompetitionDep, user: ApiUser
+) -> list[RegistrationRow]:
+    """Registrations waiting for approval (organizers only; 403 for anyone else)."""
+    registrations.require_organizer(user)
+    return [
+        RegistrationRow(id=r.id, display_name=u.display_name, email=u.email, status=r.status)
+        for r, u in registrations.pending(session, competition)
+    ]
+
+
+@api.post("/competitions/{slug}/registrations/{registration_id}", response_model=RegistrationOut)
+def decide_api(
+    registration_id: int,
+    body: Decision,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: ApiUser,
+) -> RegistrationOut:
+    """Approve, reject or ban a registration (organizers only)."""
+    registration = registrations.decide(session, competition, user, registration_id, body.status)
+    return RegistrationOut(competition=competition.slug, status=registration.status)

@@ -137,3 +137,28 @@ def test_only_organizers_decide(site: tuple[TestClient, Session]) -> None:
         data={"csrf_token": csrf(browser, "/competitions/mico")},
     )
     assert answer.status_code == 403 and "only organizers" in answer.text
+
+
+def test_organizers_decide_by_api_and_participants_get_403(
+    site: tuple[TestClient, Session],
+) -> None:
+    """The API applies the browser's role check: 403 for a participant, 200 for an organizer."""
+    browser, session = site
+    competition = session.query(Competition).one()
+    competition.requires_approval = True
+    session.commit()
+    participant = {"Authorization": f"Bearer {_token(session, 'bo@example.org')}"}
+    organizer = {"Authorization": f"Bearer {_token(session, 'org@example.org', Role.ORGANIZER)}"}
+    browser.post(
+        "/api/v1/competitions/mico/registration", json={"accept_terms": True}, headers=participant
+    )
+    listing = "/api/v1/competitions/mico/registrations"
+    assert browser.get(listing, headers=participant).status_code == 403
+    waiting = browser.get(listing, headers=organizer).json()
+    assert [(w["email"], w["status"]) for w in waiting] == [("bo@example.org", "pending")]
+    decide = f"{listing}/{waiting[0]['id']}"
+    refused = browser.post(decide, json={"status": "approved"}, headers=participant)
+    assert refused.status_code == 403 and "only organizers" in refused.json()["detail"]
+    done = browser.post(decide, json={"status": "approved"}, headers=organizer)
+    assert done.status_code == 200 and done.json()["status"] == "approved"
+    assert browser.get(listing, headers=organizer).json() == []
