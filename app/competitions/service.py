@@ -123,7 +123,10 @@ def _new_competition(
         slug=slug,
         title=title or definition.title,
         points_per_model=definition.points_per_model,
-        overview_md=f"# {title or definition.title}\n\nMembership inference, track by track.",
+        overview_md=(
+            "Attack the published models: for each challenge point, say how likely it is that it "
+            "was a member of the model's training set. Tracks are ranked separately."
+        ),
         evaluation_md="Ranked by the mean TPR at 10% FPR over each track's scenarios.",
     )
     session.add(competition)
