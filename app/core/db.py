@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Annotated
@@ -41,9 +41,8 @@ def engine() -> Engine:
 
 
 @contextmanager
-def session_scope(bind: Engine | Connection | None = None) -> Iterator[Session]:
-    """A session that commits when the block succeeds and rolls back when it raises."""
-    session = sessionmaker(bind=bind or engine(), expire_on_commit=False)()
+def committing(session: Session) -> Iterator[Session]:
+    """Commit the session when the block succeeds, roll back when it raises, then close it."""
     try:
         yield session
         session.commit()
@@ -52,6 +51,11 @@ def session_scope(bind: Engine | Connection | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def session_scope(bind: Engine | Connection | None = None) -> AbstractContextManager[Session]:
+    """A session on `bind` (DATABASE_URL's engine by default) that commits on success."""
+    return committing(sessionmaker(bind=bind or engine(), expire_on_commit=False)())
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -76,15 +80,8 @@ def downgrade(connection: Connection, revision: str = "base") -> None:
 
 def request_session(request: Request) -> Iterator[Session]:
     """The request's session: committed when the handler succeeds, rolled back when it raises."""
-    session: Session = request.app.state.session_factory()
-    try:
+    with committing(request.app.state.session_factory()) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(request_session)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,28 +13,34 @@ from app.auth.router import account_page
 from app.core.csrf import verify_csrf
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.models.user import User
 from app.teams import service as teams
 
 pages = APIRouter(prefix="/account/team", dependencies=[Depends(verify_csrf)])
 Text = Annotated[str, Form()]
 
 
-@pages.post("")
-def create(request: Request, session: SessionDep, user: SignedIn, name: Text) -> Response:
+def _then_account(
+    request: Request, session: SessionDep, user: User, action: Callable[[], object]
+) -> Response:
+    """Do `action`, then show the account page: redirected on success, with the error if not."""
     try:
-        teams.create_team(session, user, name)
+        action()
     except DomainError as exc:
         return account_page(request, session, user, exc.status_code, error=exc.message)
     return RedirectResponse("/account", status_code=303)
+
+
+@pages.post("")
+def create(request: Request, session: SessionDep, user: SignedIn, name: Text) -> Response:
+    return _then_account(request, session, user, lambda: teams.create_team(session, user, name))
 
 
 @pages.post("/join")
 def join(request: Request, session: SessionDep, user: SignedIn, invite_code: Text) -> Response:
-    try:
-        teams.join_team(session, user, invite_code)
-    except DomainError as exc:
-        return account_page(request, session, user, exc.status_code, error=exc.message)
-    return RedirectResponse("/account", status_code=303)
+    return _then_account(
+        request, session, user, lambda: teams.join_team(session, user, invite_code)
+    )
 
 
 @pages.post("/leave")
