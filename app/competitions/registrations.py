@@ -29,6 +29,11 @@ def competition_by_slug(session: Session, slug: str) -> Competition:
     return competition
 
 
+def all_competitions(session: Session) -> list[Competition]:
+    """Every competition, newest first."""
+    return list(session.scalars(select(Competition).order_by(Competition.id.desc())))
+
+
 def registration_of(session: Session, competition: Competition, user: User) -> Registration | None:
     """A user's registration to a competition, if any."""
     return session.scalar(

@@ -46,6 +46,16 @@ def _competition_page(
     )
 
 
+@pages.get("/")
+def index(request: Request, session: SessionDep, user: MaybeUser) -> Response:
+    """The home page: every competition on this server."""
+    return templates.TemplateResponse(
+        request,
+        "competitions/index.html",
+        {"user": user, "competitions": registrations.all_competitions(session)},
+    )
+
+
 @pages.get("/competitions/{slug}")
 def show(
     request: Request, session: SessionDep, competition: CompetitionDep, user: MaybeUser

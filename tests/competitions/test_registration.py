@@ -162,3 +162,11 @@ def test_organizers_decide_by_api_and_participants_get_403(
     done = browser.post(decide, json={"status": "approved"}, headers=organizer)
     assert done.status_code == 200 and done.json()["status"] == "approved"
     assert browser.get(listing, headers=organizer).json() == []
+
+
+def test_the_home_page_lists_competitions(site: tuple[TestClient, Session]) -> None:
+    """/ links to every competition, its overview rendered safely."""
+    browser, _ = site
+    page = browser.get("/")
+    assert page.status_code == 200 and 'href="/competitions/mico">MICO</a>' in page.text
+    assert "<script>alert" not in page.text
