@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -14,7 +17,7 @@ from app.auth.dependencies import LoginRequired
 from app.competitions import router as competitions_router
 from app.core.config import Settings, get_settings
 from app.core.db import engine
-from app.core.errors import DomainError
+from app.core.errors import DomainError, Invalid
 from app.core.templating import templates
 from app.teams import router as teams_router
 
@@ -40,7 +43,31 @@ def create_app(
     app.include_router(competitions_router.api)
     app.include_router(teams_router.pages)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(DataError, _invalid_value)
     return app
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """A form with a missing or malformed field: JSON for the API, the error page otherwise."""
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith("/api/"):
+        return await request_validation_exception_handler(request, exc)
+    fields = ", ".join(str(e["loc"][-1]) for e in exc.errors())
+    return await _domain_error(
+        request, Invalid(f"the form is missing or has a bad value: {fields}")
+    )
+
+
+async def _invalid_value(request: Request, exc: Exception) -> Response:
+    """A value the database cannot take (a NUL character, a number out of range): a 422."""
+    return await _domain_error(
+        request,
+        Invalid(
+            "a value in the request cannot be stored (a NUL character, or a number "
+            "out of range); remove it and try again"
+        ),
+    )
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:

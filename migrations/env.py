@@ -37,7 +37,7 @@ def run_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(get_settings().database_url)
+    engine = create_engine(get_settings().database_url, hide_parameters=True)
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()

@@ -28,7 +28,9 @@ def browser_user(request: Request, session: SessionDep) -> User | None:
     """The signed-in user of this browser session, if any (and still active)."""
     user_id = request.session.get("user_id")
     user = session.get(User, user_id) if isinstance(user_id, int) else None
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or request.session.get("epoch") != user.session_epoch:
+        return None
+    return user
 
 
 def signed_in(user: Annotated[User | None, Depends(browser_user)]) -> User:

@@ -30,6 +30,7 @@ def _sign_in(request: Request, user: User) -> RedirectResponse:
     """Start a fresh session for `user` (a new CSRF token too) and go to the account page."""
     request.session.clear()
     request.session["user_id"] = user.id
+    request.session["epoch"] = user.session_epoch
     return RedirectResponse("/account", status_code=303)
 
 
@@ -74,7 +75,9 @@ def login(request: Request, session: SessionDep, email: Text, password: Text) ->
 
 
 @pages.post("/logout", dependencies=CSRF)
-def logout(request: Request) -> Response:
+def logout(request: Request, user: MaybeUser) -> Response:
+    if user is not None:
+        user.session_epoch += 1  # every copy of this user's cookies stops working
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -109,12 +112,18 @@ def change_password(
         auth.change_password(session, user, current, new)
     except DomainError as exc:
         return account_page(request, session, user, exc.status_code, error=exc.message)
+    request.session["epoch"] = user.session_epoch  # this browser stays signed in, no other
     return account_page(request, session, user, notice="password changed")
 
 
 @pages.post("/account/tokens", dependencies=CSRF)
-def create_token(request: Request, session: SessionDep, user: SignedIn, name: Text) -> Response:
-    row, token = auth.create_token(session, user, name.strip() or "api")
+def create_token(
+    request: Request, session: SessionDep, user: SignedIn, name: Annotated[str, Form()] = ""
+) -> Response:
+    try:
+        row, token = auth.create_token(session, user, name.strip() or "api")
+    except DomainError as exc:
+        return account_page(request, session, user, exc.status_code, error=exc.message)
     return account_page(request, session, user, 201, new_token=token, new_token_name=row.name)
 
 

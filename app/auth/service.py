@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -56,6 +57,8 @@ def user_by_email(session: Session, email: str) -> User:
 
 def create_token(session: Session, user: User, name: str = "api") -> tuple[ApiToken, str]:
     """A new API token for `user`: the stored row and the token itself, shown this once."""
+    if not name.isprintable():
+        raise Invalid("a token name may not hold control characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name[:100], prefix=token[:12], token_hash=_digest(token))
     session.add(row)
@@ -88,24 +91,45 @@ class TooManyAttempts(DomainError):
 
 
 LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5  # one person guessing one account
+MAX_FAILURES_PER_ACCOUNT = 50  # many addresses guessing one account
+MAX_FAILURES_PER_ADDRESS = 100  # one address guessing many accounts (a NAT may hold many users)
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist: the same time either way."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def authenticate(session: Session, email: str, password: str, address: str) -> User:
-    """The account for these credentials, counting failures per account and per address."""
-    email = email.strip().lower()
+    """The account for these credentials; failures are counted, and limited, in the database.
+
+    The attempt is recorded before the (slow) password check and removed on success, so that
+    guesses sent in parallel are counted as they arrive, not after argon2 has run for each.
+    """
+    email, address = email.strip().lower()[:320], address[:64]
     since = utcnow() - LOGIN_WINDOW
     recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.created_at > since)
-    by_account = session.scalar(recent.where(LoginAttempt.email == email)) or 0
-    by_address = session.scalar(recent.where(LoginAttempt.address == address)) or 0
-    if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
+    limits = (
+        (
+            recent.where(LoginAttempt.email == email, LoginAttempt.address == address),
+            MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
+        ),
+        (recent.where(LoginAttempt.email == email), MAX_FAILURES_PER_ACCOUNT),
+        (recent.where(LoginAttempt.address == address), MAX_FAILURES_PER_ADDRESS),
+    )
+    if any((session.scalar(query) or 0) >= limit for query, limit in limits):
         minutes = int(LOGIN_WINDOW.total_seconds() // 60)
         raise TooManyAttempts(f"too many failed logins; try again in {minutes} minutes")
+    attempt = LoginAttempt(email=email, address=address)
+    session.add(attempt)
+    session.commit()  # visible to parallel guesses before argon2 runs
     user = session.scalar(select(User).where(User.email == email))
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
-        session.add(LoginAttempt(email=email[:320], address=address[:64]))
+    valid = verify_password(user.password_hash if user else _dummy_hash(), password)
+    if user is None or not user.is_active or not valid:
         raise Invalid("wrong email or password")
+    session.delete(attempt)
     return user
 
 
@@ -116,6 +140,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     if len(new) < MIN_LENGTH:
         raise Invalid(f"a password needs at least {MIN_LENGTH} characters")
     user.password_hash = hash_password(new)
+    user.session_epoch += 1
 
 
 def tokens_of(session: Session, user: User) -> list[ApiToken]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import cache
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-DEVELOPMENT_SECRET = "development-only-secret-change-me"
 
 
 class Settings(BaseSettings):
@@ -19,7 +18,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///./mia-arena.sqlite3"
     redis_url: str | None = None
-    secret_key: str = DEVELOPMENT_SECRET
+    # Unset in development: a random key per process (sessions end when it restarts).
+    secret_key: str = Field(default="", repr=False)
     max_upload_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
 
     @field_validator("database_url")
@@ -34,15 +34,15 @@ class Settings(BaseSettings):
         return url
 
     @model_validator(mode="after")
-    def _production_secret(self) -> Settings:
-        """Refuse to run in production with the development secret or a short one."""
-        if self.environment == "production" and (
-            self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32
-        ):
+    def _secret(self) -> Settings:
+        """Production needs a real SECRET_KEY; development makes a random one if none is set."""
+        if self.environment == "production" and len(self.secret_key) < 32:
             raise ValueError(
                 "SECRET_KEY must be set to a random value of 32 characters or more in "
                 "production, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
+        if not self.secret_key:
+            self.secret_key = secrets.token_urlsafe(48)
         return self
 
 

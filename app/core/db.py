@@ -22,7 +22,8 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets foreign keys enforced, as PostgreSQL has them."""
-    engine = create_engine(url, pool_pre_ping=True)
+    # hide_parameters: a failed statement's error never prints the values (ground truth!).
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_foreign_keys)
     return engine
@@ -84,4 +85,5 @@ def request_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(request_session)]
+# scope="function": the commit happens before the response is sent, never after.
+SessionDep = Annotated[Session, Depends(request_session, scope="function")]

@@ -13,4 +13,9 @@ _parser = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 def render_markdown(text: str) -> Markup:
     """Safe HTML for a page written in Markdown."""
-    return Markup(nh3.clean(_parser.render(text), url_schemes={"http", "https", "mailto"}))
+    return Markup(sanitise(_parser.render(text)))
+
+
+def sanitise(html: str) -> str:
+    """HTML with only formatting tags and http(s)/mailto links left."""
+    return nh3.clean(html, url_schemes={"http", "https", "mailto"})

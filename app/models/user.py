@@ -29,3 +29,6 @@ class User(Timestamped, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.PARTICIPANT)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # In every session cookie; signing out or changing the password bumps it, which ends
+    # every copy of the user's earlier cookies (they are signed, not stored server-side).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")

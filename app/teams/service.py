@@ -36,8 +36,8 @@ def members(session: Session, team: Team) -> list[User]:
 def create_team(session: Session, user: User, name: str) -> Team:
     """A new team with `user` in it, and its invite code."""
     name = name.strip()
-    if not 2 <= len(name) <= 64:
-        raise Invalid("a team name is 2 to 64 characters")
+    if not 2 <= len(name) <= 64 or not name.isprintable():
+        raise Invalid("a team name is 2 to 64 characters, without control characters")
     if team_of(session, user) is not None:
         raise Conflict("you are already in a team; leave it first")
     if session.scalar(select(Team.id).where(func.lower(Team.name) == name.lower())):

@@ -127,3 +127,40 @@ def test_production_cookies_are_secure_only(sqlite: Engine) -> None:
         with TestClient(app, base_url="https://testserver") as browser:
             page = browser.get("/login")
     assert "secure" in page.headers["set-cookie"].lower()
+
+
+def test_signing_out_ends_every_copy_of_the_session(client: TestClient) -> None:
+    """A cookie copied before signing out (or before a password change) no longer works."""
+    register(client)
+    stolen = dict(client.cookies)
+    client.post("/logout", data={"csrf_token": csrf(client, "/account")})
+    client.cookies.clear()
+    client.cookies.update(stolen)
+    assert client.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_odd_input_is_a_4xx_never_a_500(client: TestClient) -> None:
+    """A NUL character, an id out of range, a missing field: each answered with a reason."""
+    register(client)
+    nul = client.post(
+        "/account/team", data={"csrf_token": csrf(client, "/account"), "name": "ow\x00ls"}
+    )
+    assert nul.status_code == 422 and "without control characters" in nul.text
+    login = client.post(
+        "/login",
+        data={
+            "csrf_token": csrf(client, "/login"),
+            "email": "a\x00@example.org",
+            "password": "x" * 12,
+        },
+    )
+    assert login.status_code == 422  # PostgreSQL refuses the NUL: still a 422, not a 500
+    huge = client.post(
+        "/account/tokens/99999999999/revoke", data={"csrf_token": csrf(client, "/account")}
+    )
+    assert huge.status_code in (404, 422)
+    missing = client.post("/account/password", data={"csrf_token": csrf(client, "/account")})
+    assert missing.status_code == 422 and "the form is missing" in missing.text
+    assert missing.headers["content-type"].startswith("text/html")
+    unnamed = client.post("/account/tokens", data={"csrf_token": csrf(client, "/account")})
+    assert unnamed.status_code == 201 and "Your new token “api”" in unnamed.text

@@ -33,6 +33,7 @@ def test_a_password_is_stored_as_an_argon2_hash_only(session: Session) -> None:
         ("bo@example.org", "long enough pw", "<script>", Invalid, "display name is 2-64"),
         ("ADA@example.org", "long enough pw", "other", Conflict, "already exists"),
         ("ada2@example.org", "long enough pw", "ada", Conflict, "display name 'ada' is taken"),
+        ("ada3@example.org", "long enough pw", "ADA", Conflict, "display name 'ADA' is taken"),
     ],
 )
 def test_bad_or_clashing_accounts_are_refused_with_a_reason(

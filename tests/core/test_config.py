@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import DEVELOPMENT_SECRET, Settings
+from app.core.config import Settings
 
 
 @pytest.mark.parametrize(
@@ -27,14 +27,22 @@ def test_defaults_are_the_embedded_demo(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.redis_url is None and settings.environment == "development"
 
 
-def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ENVIRONMENT=production with the default SECRET_KEY stops the server, saying how to fix it."""
+def test_production_refuses_to_start_without_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENVIRONMENT=production without SECRET_KEY stops the server, saying how to fix it."""
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("ENVIRONMENT", "production")
     with pytest.raises(ValidationError, match="SECRET_KEY must be set"):
         Settings()
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
-    assert Settings().secret_key != DEVELOPMENT_SECRET
+    assert Settings().secret_key == "s" * 40
+
+
+def test_development_without_a_secret_gets_a_random_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No known default key exists to forge cookies with: each process draws its own."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    first, second = Settings().secret_key, Settings().secret_key
+    assert len(first) >= 48 and first != second
 
 
 def test_an_unknown_database_scheme_is_refused() -> None:
