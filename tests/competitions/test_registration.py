@@ -13,6 +13,7 @@ from app.auth import service as auth
 from app.core.config import Settings
 from app.main import create_app
 from app.models.competition import Competition
+from app.models.registration import Registration, RegistrationStatus
 from app.models.user import Role
 from tests.fixtures.browser import PASSWORD, csrf, register
 from tests.fixtures.database import backend_engine, rolled_back
@@ -129,14 +130,23 @@ def test_approval_and_bans(site: tuple[TestClient, Session]) -> None:
 
 
 def test_only_organizers_decide(site: tuple[TestClient, Session]) -> None:
-    """A participant posting a decision gets 403 and nothing changes."""
-    browser, _ = site
+    """A participant posting a decision on a pending registration gets 403; it stays pending."""
+    browser, session = site
+    session.query(Competition).one().requires_approval = True
+    session.commit()
     register(browser)
+    browser.post(
+        "/competitions/mico/register",
+        data={"csrf_token": csrf(browser, "/competitions/mico"), "accept_terms": "true"},
+    )
+    registration = session.query(Registration).one()
     answer = browser.post(
-        "/competitions/mico/registrations/1/approved",
+        f"/competitions/mico/registrations/{registration.id}/approved",
         data={"csrf_token": csrf(browser, "/competitions/mico")},
     )
     assert answer.status_code == 403 and "only organizers" in answer.text
+    session.expire_all()
+    assert session.query(Registration).one().status is RegistrationStatus.PENDING
 
 
 def test_organizers_decide_by_api_and_participants_get_403(
