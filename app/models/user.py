@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamped, str_enum
@@ -22,6 +22,10 @@ class User(Timestamped, Base):
     """An account; the password is kept as an argon2 hash only."""
 
     __tablename__ = "users"
+    # Display names clash whatever their case ("Ada" and "ada"), in the schema too.
+    __table_args__ = (
+        Index("uq_users_display_name_lower", func.lower(text("display_name")), unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)

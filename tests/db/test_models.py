@@ -119,10 +119,14 @@ def test_a_whole_competition_round_trips(session: Session) -> None:
     assert session.scalars(select(Registration)).one().terms_accepted_at.tzinfo is not None
 
 
-def test_email_and_display_name_are_unique(session: Session) -> None:
-    """A second account with the same email is refused by the database itself."""
+@pytest.mark.parametrize(
+    ("email", "name"), [("ada@example.org", "other"), ("ada2@example.org", "ADA")]
+)
+def test_email_and_display_name_are_unique(session: Session, email: str, name: str) -> None:
+    """A second account with the same email, or the same name in another case, is refused by
+    the database itself (not only by the service's check, which two requests could race)."""
     _user(session, "ada")
-    session.add(User(email="ada@example.org", display_name="other", password_hash="x"))
+    session.add(User(email=email, display_name=name, password_hash="x"))
     with pytest.raises(IntegrityError):
         session.flush()
 
