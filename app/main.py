@@ -9,14 +9,14 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.auth import router as auth_router
 from app.auth.dependencies import LoginRequired
 from app.competitions import router as competitions_router
 from app.core.config import Settings, get_settings
-from app.core.db import engine
+from app.core.db import sessions
 from app.core.errors import DomainError, Invalid
 from app.core.templating import templates
 from app.teams import router as teams_router
@@ -28,7 +28,7 @@ def create_app(
     """A new application on the settings' database (or the given session factory, in tests)."""
     settings = settings or get_settings()
     app = FastAPI(title="mia-arena", version="0.1.0")
-    app.state.session_factory = session_factory or sessionmaker(engine(), expire_on_commit=False)
+    app.state.session_factory = session_factory or sessions()
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

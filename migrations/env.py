@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from alembic import context
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection
 
 from app.core.config import get_settings
+from app.core.db import make_engine
 from app.models.base import UtcDateTime
 from app.models.registry import metadata
 
@@ -37,7 +38,7 @@ def run_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(get_settings().database_url, hide_parameters=True)
+    engine = make_engine(get_settings().database_url)
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth import service as auth
 from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
-from app.core.csrf import verify_csrf
+from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError
 from app.core.templating import templates
@@ -18,7 +18,6 @@ from app.teams import service as teams
 
 pages = APIRouter()
 api = APIRouter(prefix="/api/v1")
-CSRF = [Depends(verify_csrf)]
 Text = Annotated[str, Form()]
 
 
@@ -39,7 +38,7 @@ def register_form(request: Request, user: MaybeUser) -> Response:
     return _page(request, "auth/register.html", user=user)
 
 
-@pages.post("/register", dependencies=CSRF)
+@pages.post("/register", dependencies=CSRF_CHECKED)
 def register(
     request: Request, session: SessionDep, email: Text, display_name: Text, password: Text
 ) -> Response:
@@ -64,7 +63,7 @@ def login_form(request: Request, user: MaybeUser) -> Response:
     return _page(request, "auth/login.html", user=user)
 
 
-@pages.post("/login", dependencies=CSRF)
+@pages.post("/login", dependencies=CSRF_CHECKED)
 def login(request: Request, session: SessionDep, email: Text, password: Text) -> Response:
     address = request.client.host if request.client else "unknown"
     try:
@@ -74,7 +73,7 @@ def login(request: Request, session: SessionDep, email: Text, password: Text) ->
     return _sign_in(request, user)
 
 
-@pages.post("/logout", dependencies=CSRF)
+@pages.post("/logout", dependencies=CSRF_CHECKED)
 def logout(request: Request, user: MaybeUser) -> Response:
     if user is not None:
         user.session_epoch += 1  # every copy of this user's cookies stops working
@@ -104,7 +103,7 @@ def account(request: Request, session: SessionDep, user: SignedIn) -> Response:
     return account_page(request, session, user)
 
 
-@pages.post("/account/password", dependencies=CSRF)
+@pages.post("/account/password", dependencies=CSRF_CHECKED)
 def change_password(
     request: Request, session: SessionDep, user: SignedIn, current: Text, new: Text
 ) -> Response:
@@ -116,7 +115,7 @@ def change_password(
     return account_page(request, session, user, notice="password changed")
 
 
-@pages.post("/account/tokens", dependencies=CSRF)
+@pages.post("/account/tokens", dependencies=CSRF_CHECKED)
 def create_token(
     request: Request, session: SessionDep, user: SignedIn, name: Annotated[str, Form()] = ""
 ) -> Response:
@@ -127,7 +126,7 @@ def create_token(
     return account_page(request, session, user, 201, new_token=token, new_token_name=row.name)
 
 
-@pages.post("/account/tokens/{token_id}/revoke", dependencies=CSRF)
+@pages.post("/account/tokens/{token_id}/revoke", dependencies=CSRF_CHECKED)
 def revoke_token(token_id: int, session: SessionDep, user: SignedIn) -> Response:
     auth.revoke_token(session, user, token_id)
     return RedirectResponse("/account", status_code=303)

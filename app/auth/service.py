@@ -28,7 +28,7 @@ def create_user(
     session: Session, email: str, password: str, *, role: Role, display_name: str | None = None
 ) -> User:
     """A new active account; Conflict when the email or display name is taken."""
-    email = email.strip().lower()
+    email = _normal_email(email)
     if len(email) > 320 or not _EMAIL.fullmatch(email):
         raise Invalid(f"'{email}' is not an email address")
     name = (display_name or email.split("@")[0]).strip()
@@ -49,7 +49,7 @@ def create_user(
 
 def user_by_email(session: Session, email: str) -> User:
     """The account with that email; NotFound otherwise."""
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = session.scalar(select(User).where(User.email == _normal_email(email)))
     if user is None:
         raise NotFound(f"no account has the email {email}")
     return user
@@ -77,6 +77,11 @@ def user_for_token(session: Session, token: str, *, touch: bool = False) -> User
     if touch:
         row.last_used_at = utcnow()
     return user
+
+
+def _normal_email(email: str) -> str:
+    """Emails are kept and compared trimmed and lower-cased."""
+    return email.strip().lower()
 
 
 def _digest(token: str) -> str:
@@ -108,7 +113,7 @@ def authenticate(session: Session, email: str, password: str, address: str) -> U
     The attempt is recorded before the (slow) password check and removed on success, so that
     guesses sent in parallel are counted as they arrive, not after argon2 has run for each.
     """
-    email, address = email.strip().lower()[:320], address[:64]
+    email, address = _normal_email(email)[:320], address[:64]
     since = utcnow() - LOGIN_WINDOW
     recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.created_at > since)
     limits = (

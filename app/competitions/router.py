@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
 from app.competitions import registrations
 from app.competitions.dependencies import CompetitionDep
-from app.core.csrf import verify_csrf
+from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError
 from app.core.templating import templates
@@ -19,7 +19,6 @@ from app.models.registration import RegistrationStatus
 
 pages = APIRouter()
 api = APIRouter(prefix="/api/v1")
-CSRF = [Depends(verify_csrf)]
 
 
 def _competition_page(
@@ -63,7 +62,7 @@ def show(
     return _competition_page(request, session, competition, user)
 
 
-@pages.post("/competitions/{slug}/register", dependencies=CSRF)
+@pages.post("/competitions/{slug}/register", dependencies=CSRF_CHECKED)
 def register(
     request: Request,
     session: SessionDep,
@@ -80,7 +79,9 @@ def register(
     return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
 
 
-@pages.post("/competitions/{slug}/registrations/{registration_id}/{decision}", dependencies=CSRF)
+@pages.post(
+    "/competitions/{slug}/registrations/{registration_id}/{decision}", dependencies=CSRF_CHECKED
+)
 def decide(
     session: SessionDep,
     competition: CompetitionDep,

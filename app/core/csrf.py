@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from fastapi import Form, Request
+from fastapi import Depends, Form, Request
 
 from app.core.errors import DomainError
 
@@ -30,3 +30,6 @@ def verify_csrf(request: Request, csrf_token_field: str = Form("", alias="csrf_t
     expected = request.session.get("csrf", "")
     if not expected or not hmac.compare_digest(expected, csrf_token_field):
         raise CsrfError("this form has expired or did not come from this site; reload the page")
+
+
+CSRF_CHECKED = [Depends(verify_csrf)]  # `dependencies=` of every form route that changes state

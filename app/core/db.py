@@ -54,9 +54,14 @@ def committing(session: Session) -> Iterator[Session]:
         session.close()
 
 
+def sessions(bind: Engine | Connection | None = None) -> sessionmaker[Session]:
+    """The session factory on `bind` (DATABASE_URL's engine by default)."""
+    return sessionmaker(bind=bind or engine(), expire_on_commit=False)
+
+
 def session_scope(bind: Engine | Connection | None = None) -> AbstractContextManager[Session]:
     """A session on `bind` (DATABASE_URL's engine by default) that commits on success."""
-    return committing(sessionmaker(bind=bind or engine(), expire_on_commit=False)())
+    return committing(sessions(bind)())
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth.dependencies import SignedIn
 from app.auth.router import account_page
-from app.core.csrf import verify_csrf
+from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError
 from app.models.user import User
 from app.teams import service as teams
 
-pages = APIRouter(prefix="/account/team", dependencies=[Depends(verify_csrf)])
+pages = APIRouter(prefix="/account/team", dependencies=CSRF_CHECKED)
 Text = Annotated[str, Form()]
 
 
