@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +24,7 @@ from app.scoring.definition import MICO, Definition
 from app.scoring.problems import InvalidInput
 from app.scoring.readers import read_truth
 
+Row = TypeVar("Row", Track, Scenario)
 HIDDEN_SPLITS = ("dev", "final")  # train labels are public: participants have them
 
 
@@ -67,15 +69,16 @@ def import_mico(
     )
     if title and not report.created:
         report.competition.title = title
-    for track_name in truth.tracks:
-        track = _track(
+    for spec in map(definition.track, truth.tracks):
+        track = _get_or_add(
             session,
-            report.competition,
-            definition.track(track_name).name,
-            definition.track(track_name).title,
+            Track,
+            {"title": spec.title},
+            competition_id=report.competition.id,
+            name=spec.name,
         )
-        for scenario_name in definition.track(track_name).scenarios:
-            scenario = _scenario(session, track, scenario_name)
+        for scenario_name in spec.scenarios:
+            scenario = _get_or_add(session, Scenario, {}, track_id=track.id, name=scenario_name)
             report.scenarios += 1
             for split in HIDDEN_SPLITS:
                 _store_labels(
@@ -134,26 +137,14 @@ def _new_competition(
     return competition
 
 
-def _track(session: Session, competition: Competition, name: str, title: str) -> Track:
-    track = session.scalar(
-        select(Track).where(Track.competition_id == competition.id, Track.name == name)
-    )
-    if track is None:
-        track = Track(competition_id=competition.id, name=name, title=title)
-        session.add(track)
+def _get_or_add(session: Session, model: type[Row], defaults: dict[str, Any], **keys: Any) -> Row:
+    """The row of `model` with these key values, added (with `defaults`) when there is none."""
+    row = session.scalar(select(model).filter_by(**keys))
+    if row is None:
+        row = model(**keys, **defaults)
+        session.add(row)
         session.flush()
-    return track
-
-
-def _scenario(session: Session, track: Track, name: str) -> Scenario:
-    scenario = session.scalar(
-        select(Scenario).where(Scenario.track_id == track.id, Scenario.name == name)
-    )
-    if scenario is None:
-        scenario = Scenario(track_id=track.id, name=name)
-        session.add(scenario)
-        session.flush()
-    return scenario
+    return row
 
 
 def _store_labels(
