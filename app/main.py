@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
@@ -18,17 +20,34 @@ from app.competitions import router as competitions_router
 from app.core.config import Settings, get_settings
 from app.core.db import sessions
 from app.core.errors import DomainError, Invalid
+from app.core.jobs import CeleryDispatcher, Dispatcher, ThreadDispatcher
+from app.core.limits import MULTIPART_OVERHEAD, BodyLimit
 from app.core.templating import templates
+from app.submissions import router as submissions_router
+from app.submissions.pipeline import Sweeper, score_submission
 from app.teams import router as teams_router
 
 
 def create_app(
-    settings: Settings | None = None, session_factory: Callable[[], Session] | None = None
+    settings: Settings | None = None,
+    session_factory: Callable[[], Session] | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> FastAPI:
-    """A new application on the settings' database (or the given session factory, in tests)."""
+    """A new application on the settings' database and queue; tests may pass a session factory
+    and a dispatcher of their own (then nothing runs in the background)."""
     settings = settings or get_settings()
-    app = FastAPI(title="mia-arena", version="0.1.0")
-    app.state.session_factory = session_factory or sessions()
+    factory = session_factory or sessions()
+    background = dispatcher is None
+    if dispatcher is None:
+        dispatcher = _dispatcher(settings, factory)
+    app = FastAPI(
+        title="mia-arena",
+        version="0.1.0",
+        lifespan=partial(_lifespan, settings, factory, dispatcher, background),
+    )
+    app.state.session_factory = factory
+    app.state.dispatcher = dispatcher
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -42,10 +61,45 @@ def create_app(
     app.include_router(competitions_router.pages)
     app.include_router(competitions_router.api)
     app.include_router(teams_router.pages)
+    app.include_router(submissions_router.pages)
+    app.include_router(submissions_router.api)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _invalid_value)
     return app
+
+
+def _dispatcher(settings: Settings, factory: Callable[[], Session]) -> Dispatcher:
+    """Celery through Redis when REDIS_URL is set; otherwise threads of this process."""
+    if settings.redis_url:
+        return CeleryDispatcher(settings.redis_url)
+    return ThreadDispatcher(partial(score_submission, factory), settings.embedded_scorer_threads)
+
+
+@asynccontextmanager
+async def _lifespan(
+    settings: Settings,
+    factory: Callable[[], Session],
+    dispatcher: Dispatcher,
+    background: bool,
+    _app: FastAPI,
+) -> AsyncIterator[None]:
+    """In embedded mode, a sweeper resends what a crash or restart left unscored."""
+    sweeper = None
+    if background and not settings.redis_url:
+        sweeper = Sweeper(
+            factory,
+            dispatcher.send,
+            interval=settings.sweep_interval_seconds,
+            stuck_after=settings.stuck_after_seconds,
+            attempts=settings.scoring_attempts,
+        )
+        sweeper.start()
+    yield
+    if sweeper is not None:
+        sweeper.stopped.set()
+    if background:
+        dispatcher.close()
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
@@ -74,10 +128,17 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     """The API answers JSON; pages answer HTML (or the login form when signed out)."""
     assert isinstance(exc, DomainError)
     if request.url.path.startswith("/api/"):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"detail": exc.message}, exc.status_code, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        body: dict[str, object] = {"detail": exc.message}
+        if exc.errors is not None:
+            body["errors"] = exc.errors
+        return JSONResponse(body, exc.status_code, headers={**headers, **exc.headers})
     if isinstance(exc, LoginRequired):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     return templates.TemplateResponse(
-        request, "error.html", {"message": exc.message}, status_code=exc.status_code
+        request,
+        "error.html",
+        {"message": exc.message, "errors": exc.errors or []},
+        status_code=exc.status_code,
+        headers=exc.headers,
     )

@@ -10,6 +10,7 @@ from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.registration import Registration, RegistrationStatus
+from app.models.track import Track
 from app.models.user import Role, User
 
 ORGANIZING_ROLES = (Role.ORGANIZER, Role.ADMIN)
@@ -32,6 +33,15 @@ def competition_by_slug(session: Session, slug: str) -> Competition:
 def all_competitions(session: Session) -> list[Competition]:
     """Every competition, newest first."""
     return list(session.scalars(select(Competition).order_by(Competition.id.desc())))
+
+
+def tracks_of(session: Session, competition: Competition) -> list[Track]:
+    """The competition's tracks, by name."""
+    return list(
+        session.scalars(
+            select(Track).where(Track.competition_id == competition.id).order_by(Track.name)
+        )
+    )
 
 
 def registration_of(session: Session, competition: Competition, user: User) -> Registration | None:

@@ -35,6 +35,7 @@ def _competition_page(
         waiting = registrations.pending(session, competition)
     context = {
         "competition": competition,
+        "tracks": registrations.tracks_of(session, competition),
         "user": user,
         "registration": registration,
         "waiting": waiting,

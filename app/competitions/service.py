@@ -101,6 +101,12 @@ def import_mico(
     return report
 
 
+def definition_of(competition: Competition) -> Definition:
+    """How a competition's submissions are read and scored: every one is MICO-shaped so far
+    (import-mico builds them), its tracks and scenarios stored in the database."""
+    return MICO
+
+
 def _require_hidden_splits(
     labels: dict[tuple[str, str], NDArray[np.float64]],
     tracks: tuple[str, ...],

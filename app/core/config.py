@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     # Unset in development: a random key per process (sessions end when it restarts).
     secret_key: str = Field(default="", repr=False)
     max_upload_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    # The sweeper resends a submission left queued or scoring this long (a lost message, a dead
+    # worker); every this often; and gives up, as the server's fault, after this many runs.
+    stuck_after_seconds: float = Field(default=60, gt=0)
+    sweep_interval_seconds: float = Field(default=10, gt=0)
+    scoring_attempts: int = Field(default=5, ge=1)
+    # Without REDIS_URL the web server scores in-process, on this many threads.
+    embedded_scorer_threads: int = Field(default=2, ge=1)
 
     @field_validator("database_url")
     @classmethod

@@ -8,9 +8,17 @@ class DomainError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.errors = errors  # every problem, when there are several (an invalid zip's)
+        self.headers = headers or {}
 
 
 class NotFound(DomainError):
@@ -35,3 +43,15 @@ class Forbidden(DomainError):
     """The asker is known but may not do this (a banned participant, a non-organizer)."""
 
     status_code = 403
+
+
+class TooLarge(DomainError):
+    """The upload is over a size limit."""
+
+    status_code = 413
+
+
+class TooMany(DomainError):
+    """A submission limit is reached; `Retry-After` says when it resets."""
+
+    status_code = 429

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from app.models.base import Base, Timestamped, str_enum
+from app.models.base import Base, Timestamped, str_enum, utcnow
 
 
 class SubmissionStatus(StrEnum):
@@ -38,9 +38,18 @@ class Submission(Timestamped, Base):
     size: Mapped[int]
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[SubmissionStatus] = mapped_column(
-        str_enum(SubmissionStatus, "submission_status"), default=SubmissionStatus.QUEUED
+        str_enum(SubmissionStatus, "submission_status"),
+        default=SubmissionStatus.QUEUED,
+        index=True,
     )
     error: Mapped[str | None] = mapped_column(Text)
+    # A failure of the server, not of the zip: it does not count against the limits.
+    server_fault: Mapped[bool] = mapped_column(default=False)
+    # Scoring runs so far; the sweeper gives up (server_fault) after a few.
+    attempts: Mapped[int] = mapped_column(default=0)
+    # When the task was last sent: the sweeper resends what waited too long since.
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     scoring_started_at: Mapped[datetime | None]
     scored_at: Mapped[datetime | None]
+    scoring_ms: Mapped[float | None]
     scorer_version: Mapped[str | None] = mapped_column(String(32))

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.fixtures.browser import PASSWORD, csrf, register
+from tests.fixtures.browser import PASSWORD, Sent, csrf, register
 from tests.fixtures.database import rolled_back
 
 
@@ -123,7 +123,7 @@ def test_what_a_user_types_is_escaped(client: TestClient) -> None:
 def test_production_cookies_are_secure_only(sqlite: Engine) -> None:
     """Behind HTTPS in production the session cookie carries Secure."""
     with rolled_back(sqlite) as factory:
-        app = create_app(Settings(environment="production", secret_key="s" * 40), factory)
+        app = create_app(Settings(environment="production", secret_key="s" * 40), factory, Sent())
         with TestClient(app, base_url="https://testserver") as browser:
             page = browser.get("/login")
     assert "secure" in page.headers["set-cookie"].lower()

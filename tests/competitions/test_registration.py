@@ -15,7 +15,7 @@ from app.main import create_app
 from app.models.competition import Competition
 from app.models.registration import Registration, RegistrationStatus
 from app.models.user import Role
-from tests.fixtures.browser import PASSWORD, csrf, register
+from tests.fixtures.browser import PASSWORD, Sent, csrf, register
 from tests.fixtures.database import backend_engine, rolled_back
 
 HOSTILE = (
@@ -39,7 +39,8 @@ def site(request: pytest.FixtureRequest) -> Iterator[tuple[TestClient, Session]]
             )
         )
         session.commit()
-        with TestClient(create_app(Settings(), factory), base_url="https://testserver") as browser:
+        app = create_app(Settings(), factory, Sent())
+        with TestClient(app, base_url="https://testserver") as browser:
             yield browser, session
         session.close()
 

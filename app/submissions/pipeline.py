@@ -1,0 +1,282 @@
+"""Scoring a stored submission: the body of the Celery task and of the embedded scorer.
+
+Safe to run any number of times for one submission, at once or one after the other: it claims
+the row, scores outside any transaction, then writes every score and the status in one
+transaction under the row's lock, and only if nobody finished first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from importlib.metadata import PackageNotFoundError, version
+from time import perf_counter
+
+import numpy as np
+from sqlalchemy import and_, delete, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from app.competitions.service import definition_of
+from app.core import jobs
+from app.core.db import committing
+from app.models.base import utcnow
+from app.models.competition import Competition
+from app.models.ground_truth import GroundTruth as TruthRow
+from app.models.phase import Phase
+from app.models.scenario import Scenario
+from app.models.score import Score
+from app.models.submission import Submission, SubmissionStatus
+from app.models.track import Track
+from app.scoring.problems import InvalidInput
+from app.scoring.readers import GroundTruth, read_submission
+from app.scoring.scorer import ScoringError, SplitScore, score_split
+
+log = logging.getLogger(__name__)
+SessionFactory = Callable[[], Session]
+ACTIVE = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
+DONE = (SubmissionStatus.SCORED, SubmissionStatus.FAILED)
+_SWEEP_LOCK = 0x6D69615F7377  # "mia_sw": one sweeper at a time across every machine
+
+try:
+    SCORER_VERSION = f"mia-arena {version('mia-arena')}"
+except PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+    SCORER_VERSION = "mia-arena dev"
+
+
+class MissingTruth(Exception):
+    """The organizers have not stored the labels a submission needs: the server's fault."""
+
+
+@dataclass
+class Job:
+    """What scoring one submission needs, read in one short transaction."""
+
+    zip_bytes: bytes
+    track: str
+    splits: list[str]
+    scenario_ids: dict[str, int]
+    truth: GroundTruth
+    competition: Competition
+
+
+def score_submission(factory: SessionFactory, submission_id: int) -> str:
+    """Score one submission on every split its phase scores: `scored`, `failed` or `skipped`."""
+    if not _claim(factory, submission_id):
+        return "skipped"
+    try:
+        with committing(factory()) as session:
+            job = _job(session, submission_id)
+        started = perf_counter()
+        definition = definition_of(job.competition)
+        predictions = read_submission(job.zip_bytes, definition=definition, track=job.track)
+        results = [score_split(predictions, job.truth, definition, s) for s in job.splits]
+    except (InvalidInput, ScoringError) as exc:
+        return _fail(factory, submission_id, str(exc), server_fault=False)
+    except MissingTruth as exc:
+        return _fail(factory, submission_id, str(exc), server_fault=True)
+    elapsed = (perf_counter() - started) * 1000
+    return _store(factory, submission_id, results, job.scenario_ids, elapsed)
+
+
+def _claim(factory: SessionFactory, submission_id: int) -> bool:
+    """Mark the submission as being scored, unless it is already scored or failed."""
+    with committing(factory()) as session:
+        claimed = session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id, Submission.status.in_(ACTIVE))
+            .values(
+                status=SubmissionStatus.SCORING,
+                attempts=Submission.attempts + 1,
+                scoring_started_at=utcnow(),
+            )
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def _job(session: Session, submission_id: int) -> Job:
+    submission = session.get_one(Submission, submission_id)
+    track = session.get_one(Track, submission.track_id)
+    phase = session.get_one(Phase, submission.phase_id)
+    rows = session.execute(select(Scenario.name, Scenario.id).where(Scenario.track_id == track.id))
+    scenarios = dict(rows.tuples().all())  # (not the Result: dict() would take its keys())
+    return Job(
+        zip_bytes=submission.zip_bytes,
+        track=track.name,
+        splits=list(phase.scored_splits),
+        scenario_ids=scenarios,
+        truth=_truth(session, track, scenarios, phase.scored_splits),
+        competition=session.get_one(Competition, track.competition_id),
+    )
+
+
+def _truth(
+    session: Session, track: Track, scenarios: dict[str, int], splits: list[str]
+) -> GroundTruth:
+    """The track's labels for these splits, unpacked; MissingTruth names what is absent."""
+    names = {scenario_id: name for name, scenario_id in scenarios.items()}
+    rows = session.scalars(
+        select(TruthRow).where(TruthRow.scenario_id.in_(list(names)), TruthRow.split.in_(splits))
+    )
+    labels = {
+        (names[row.scenario_id], row.split): np.unpackbits(
+            np.frombuffer(row.packed_labels, np.uint8), count=row.models * row.points_per_model
+        ).astype(np.float64)
+        for row in rows
+    }
+    missing = [
+        f"{name} ({split})" for name in scenarios for split in splits if (name, split) not in labels
+    ]
+    if missing:
+        raise MissingTruth(
+            "the organizers have not stored the ground truth of "
+            + ", ".join(missing)
+            + "; this does not count against your limits, and it will be scored once they do"
+        )
+    return GroundTruth(labels=labels, tracks=(track.name,))
+
+
+def _locked_if_active(session: Session, submission_id: int) -> Submission | None:
+    """The submission, locked, if nobody has finished it yet."""
+    submission = session.scalar(
+        select(Submission).where(Submission.id == submission_id).with_for_update()
+    )
+    return submission if submission is not None and submission.status not in DONE else None
+
+
+def _store(
+    factory: SessionFactory,
+    submission_id: int,
+    results: list[SplitScore],
+    scenario_ids: dict[str, int],
+    elapsed_ms: float,
+) -> str:
+    """Every score and the status, in one transaction; a second run finds it done."""
+    with committing(factory()) as session:
+        submission = _locked_if_active(session, submission_id)
+        if submission is None:
+            return "skipped"
+        session.execute(delete(Score).where(Score.submission_id == submission_id))
+        session.add_all(
+            Score(
+                submission_id=submission_id,
+                split=result.split,
+                scenario_id=scenario_ids[name],
+                metrics=scenario.metrics,
+                roc=scenario.roc,
+            )
+            for result in results
+            for name, scenario in result.scenarios.items()
+        )
+        submission.status = SubmissionStatus.SCORED
+        submission.error, submission.server_fault = None, False
+        submission.scored_at, submission.scoring_ms = utcnow(), round(elapsed_ms, 3)
+        submission.scorer_version = SCORER_VERSION
+    return "scored"
+
+
+def _fail(factory: SessionFactory, submission_id: int, error: str, *, server_fault: bool) -> str:
+    with committing(factory()) as session:
+        submission = _locked_if_active(session, submission_id)
+        if submission is None:
+            return "skipped"
+        submission.status, submission.error = SubmissionStatus.FAILED, error
+        submission.server_fault = server_fault
+        submission.scored_at = utcnow()
+    return "failed"
+
+
+def sweep(
+    factory: SessionFactory,
+    send: Callable[[int], None],
+    *,
+    stuck_after: timedelta,
+    attempts: int,
+) -> list[int]:
+    """Resend the submissions left queued or scoring for `stuck_after`; give up on those that
+    used every attempt (the server's fault: not counted). The ids resent, once committed."""
+    resent: list[int] = []
+    with committing(factory()) as session:
+        if not _sweep_lock(session):
+            return []
+        cutoff = utcnow() - stuck_after
+        stuck = session.scalars(
+            select(Submission)
+            .where(
+                or_(
+                    and_(
+                        Submission.status == SubmissionStatus.QUEUED, Submission.queued_at < cutoff
+                    ),
+                    and_(
+                        Submission.status == SubmissionStatus.SCORING,
+                        Submission.scoring_started_at < cutoff,
+                    ),
+                )
+            )
+            .order_by(Submission.id)
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        for submission in stuck:
+            if submission.attempts >= attempts:
+                _give_up(submission, attempts)
+                continue
+            submission.status, submission.queued_at = SubmissionStatus.QUEUED, utcnow()
+            resent.append(submission.id)
+        jobs.after_commit(session, partial(_send_each, send, resent))
+    if resent:
+        log.warning("sweeper resent %d stuck submissions: %s", len(resent), resent[:20])
+    return resent
+
+
+def _send_each(send: Callable[[int], None], ids: list[int]) -> None:
+    for submission_id in ids:
+        send(submission_id)
+
+
+def _give_up(submission: Submission, attempts: int) -> None:
+    log.error("submission %s failed to score %d times; giving up", submission.id, attempts)
+    submission.status, submission.server_fault = SubmissionStatus.FAILED, True
+    submission.error = (
+        f"the server could not score this submission in {attempts} attempts; it does not "
+        "count against your limits, and the organizers can rescore it"
+    )
+    submission.scored_at = utcnow()
+
+
+def _sweep_lock(session: Session) -> bool:
+    """One sweeper at a time on PostgreSQL (a transaction-scoped advisory lock)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(
+        session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _SWEEP_LOCK})
+    )
+
+
+class Sweeper(threading.Thread):
+    """The sweep, every `interval` seconds, in a daemon thread of a worker or web server."""
+
+    def __init__(
+        self,
+        factory: SessionFactory,
+        send: Callable[[int], None],
+        *,
+        interval: float,
+        stuck_after: float,
+        attempts: int,
+    ) -> None:
+        super().__init__(name="mia-sweeper", daemon=True)
+        self._args = (factory, send)
+        self._every, self._attempts = interval, attempts
+        self._stuck_after = timedelta(seconds=stuck_after)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self._every):
+            try:
+                sweep(*self._args, stuck_after=self._stuck_after, attempts=self._attempts)
+            except Exception:  # the database may be away for a while: try again next time
+                log.exception("the sweep failed; trying again in %s s", self._every)

@@ -1,0 +1,279 @@
+"""Uploading submissions and following them: the API for scripts, pages for browsers."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from app.auth.dependencies import ApiUser, SignedIn
+from app.competitions.dependencies import CompetitionDep
+from app.competitions.service import definition_of
+from app.core import jobs
+from app.core.charts import Curve, roc_svg
+from app.core.csrf import CSRF_CHECKED
+from app.core.db import SessionDep
+from app.core.errors import DomainError
+from app.core.templating import templates
+from app.models.base import utcnow
+from app.models.competition import Competition
+from app.models.submission import Submission
+from app.models.track import Track
+from app.models.user import User
+from app.submissions import service
+from app.submissions.dependencies import ApiSubmission, PageSubmission, TrackDep
+from app.submissions.schemas import (
+    SubmissionList,
+    SubmissionOut,
+    metric_columns,
+    submission_out,
+)
+from app.submissions.service import Shown
+from app.teams import service as teams
+
+pages = APIRouter()
+api = APIRouter(prefix="/api/v1", tags=["submissions"])
+
+Description = Annotated[str, Form(description="what this attempt tries, for your own records")]
+UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "not registered and approved, or no phase takes uploads now"},
+    404: {"description": "no such competition or track"},
+    413: {"description": "the zip is over the phase's size limit"},
+    422: {"description": "the zip is not valid: `errors` lists every problem"},
+    429: {"description": "a limit is reached; `Retry-After` says when it resets"},
+}
+
+
+def _view(session: Session, submission: Submission, shown: Shown | None = None) -> SubmissionOut:
+    track = session.get_one(Track, submission.track_id)
+    competition = session.get_one(Competition, track.competition_id)
+    return submission_out(
+        submission,
+        competition=competition.slug,
+        track=track.name,
+        shown=service.shown_scores(session, submission) if shown is None else shown,
+        definition=definition_of(competition),
+    )
+
+
+def _upload(
+    request: Request,
+    session: Session,
+    competition: Competition,
+    track: Track,
+    user: User,
+    file: UploadFile,
+    description: str,
+) -> Submission:
+    """Validate and store the upload, and send it to be scored once committed."""
+    submission = service.submit(
+        session,
+        competition,
+        track,
+        user,
+        file.file.read(),
+        filename=file.filename or "submission.zip",
+        description=description,
+        now=utcnow(),
+    )
+    jobs.after_commit(session, partial(request.app.state.dispatcher.send, submission.id))
+    return submission
+
+
+@api.post(
+    "/competitions/{slug}/tracks/{track}/submissions",
+    status_code=202,
+    response_model=SubmissionOut,
+    responses=UPLOAD_ERRORS,
+)
+def upload_api(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: ApiUser,
+    file: UploadFile,
+    description: Description = "",
+) -> SubmissionOut:
+    """Upload a prediction zip for a track: 202 once it is stored and queued for scoring."""
+    submission = _upload(request, session, competition, track, user, file, description)
+    return _view(session, submission)
+
+
+@api.get("/submissions/{submission_id}", response_model=SubmissionOut)
+def submission_api(session: SessionDep, submission: ApiSubmission) -> SubmissionOut:
+    """A submission's status, timings and shown scores (404 unless it is yours or your team's)."""
+    return _view(session, submission)
+
+
+@api.get("/submissions/{submission_id}/zip", response_class=Response)
+def download_api(submission: ApiSubmission) -> Response:
+    """The zip as uploaded."""
+    return _zip(submission)
+
+
+@api.get("/competitions/{slug}/tracks/{track}/submissions", response_model=SubmissionList)
+def list_api(
+    session: SessionDep,
+    track: TrackDep,
+    user: ApiUser,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> SubmissionList:
+    """Your submissions to a track (your team's, when you are in one), newest first."""
+    rows, total = service.own_submissions(session, track, user, limit=limit, offset=offset)
+    return SubmissionList(
+        submissions=[_view(session, s) for s in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if offset + limit < total else None,
+    )
+
+
+def _zip(submission: Submission) -> Response:
+    return Response(
+        submission.zip_bytes,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="submission-{submission.id}.zip"'},
+    )
+
+
+def _submit_page(
+    request: Request,
+    session: Session,
+    competition: Competition,
+    track: Track,
+    user: User,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    """The upload form, with what the participant may still upload, or why they may not."""
+    context: dict[str, Any] = {"competition": competition, "track": track, "user": user, **extra}
+    try:
+        service.require_participant(session, competition, user)
+        phase = service.open_phase(session, competition, utcnow())
+        team = teams.team_of(session, user)
+        context["phase"] = phase
+        now = utcnow()
+        context["allowance"] = left = service.allowance(session, phase, user, team, now)
+        context["resets_in"] = service.duration(int((left.resets_at - now).total_seconds()))
+    except DomainError as exc:
+        context["refused"] = exc.message
+    return templates.TemplateResponse(
+        request, "submissions/submit.html", context, status_code=status
+    )
+
+
+@pages.get("/competitions/{slug}/tracks/{track}/submit")
+def submit_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: SignedIn,
+) -> Response:
+    return _submit_page(request, session, competition, track, user)
+
+
+@pages.post("/competitions/{slug}/tracks/{track}/submissions", dependencies=CSRF_CHECKED)
+def upload_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: SignedIn,
+    file: UploadFile,
+    description: Description = "",
+) -> Response:
+    """The form's upload: JSON for the page's script, a redirect or the form again otherwise."""
+    wants_json = "application/json" in request.headers.get("accept", "")
+    try:
+        submission = _upload(request, session, competition, track, user, file, description)
+    except DomainError as exc:
+        if wants_json:
+            body = {"detail": exc.message, "errors": exc.errors or []}
+            return JSONResponse(body, exc.status_code, headers=exc.headers)
+        return _submit_page(
+            request,
+            session,
+            competition,
+            track,
+            user,
+            exc.status_code,
+            error=exc.message,
+            problems=exc.errors or [],
+            description=description,
+        )
+    url = f"/submissions/{submission.id}"
+    if wants_json:
+        return JSONResponse({"id": submission.id, "url": url}, 202)
+    return RedirectResponse(url, status_code=303)
+
+
+@pages.get("/competitions/{slug}/tracks/{track}/submissions")
+def mine_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: SignedIn,
+    rows_only: bool = False,
+) -> Response:
+    """The participant's submissions; `rows_only` is the table alone, for the live refresh."""
+    rows, total = service.own_submissions(session, track, user, limit=200, offset=0)
+    context = {
+        "competition": competition,
+        "track": track,
+        "user": user,
+        "submissions": [_view(session, s) for s in rows],
+        "total": total,
+    }
+    name = "submissions/_rows.html" if rows_only else "submissions/mine.html"
+    return templates.TemplateResponse(request, name, context)
+
+
+@pages.get("/submissions/{submission_id}")
+def show_page(
+    request: Request,
+    session: SessionDep,
+    submission: PageSubmission,
+    user: SignedIn,
+    panel_only: bool = False,
+) -> Response:
+    """A submission's page; `panel_only` is its status and scores alone, for the live refresh."""
+    shown = service.shown_scores(session, submission)
+    track = session.get_one(Track, submission.track_id)
+    competition = session.get_one(Competition, track.competition_id)
+    context = {
+        "user": user,
+        "submission": _view(session, submission, shown),
+        "competition": competition,
+        "track": track,
+        "charts": _charts(shown),
+        "columns": metric_columns(definition_of(competition)),
+        "mine": submission.user_id == user.id,
+    }
+    name = "submissions/_panel.html" if panel_only else "submissions/show.html"
+    return templates.TemplateResponse(request, name, context)
+
+
+def _charts(shown: Shown) -> dict[str, list[Markup]]:
+    """Per shown split, its ROC curves (one per scenario), linear and log-log, as SVG."""
+    charts: dict[str, list[Markup]] = {}
+    for split, rows in shown.items():
+        curves = [Curve(name, score.roc["fpr"], score.roc["tpr"]) for name, score in rows]
+        charts[split] = [
+            Markup(roc_svg(curves, scale="linear", title=f"ROC on {split}, linear")),
+            Markup(roc_svg(curves, scale="loglog", title=f"ROC on {split}, log-log")),
+        ]
+    return charts
+
+
+@pages.get("/submissions/{submission_id}/download")
+def download_page(submission: PageSubmission) -> Response:
+    return _zip(submission)

@@ -1,0 +1,90 @@
+"""What the API says of a submission: its status, timings and the scores its phase shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from app.models.score import Score
+from app.models.submission import Submission, SubmissionStatus
+from app.scoring.definition import Definition
+
+
+class SplitScores(BaseModel):
+    """A split's ranking score (mean TPR at 10% FPR) and every metric of every scenario."""
+
+    ranking_score: float
+    scenarios: dict[str, dict[str, float]] = Field(
+        examples=[{"cifar10_hi": {"TPR_FPR_1000": 0.31, "AUC": 0.66, "MIA": 0.25}}]
+    )
+
+
+class SubmissionOut(BaseModel):
+    """One submission as its owner, their team and the organizers see it."""
+
+    id: int
+    competition: str
+    track: str
+    status: SubmissionStatus
+    error: str | None = Field(description="why it failed, when it did")
+    description: str
+    created_at: datetime
+    scored_at: datetime | None
+    scores: dict[str, SplitScores] = Field(description="only the splits the phase shows")
+    queue_ms: float | None = Field(description="from upload to the start of scoring")
+    scoring_ms: float | None = Field(description="reading and scoring every split")
+    url: str = Field(description="the submission's page")
+
+
+class SubmissionList(BaseModel):
+    """A page of the caller's (or their team's) submissions, newest first."""
+
+    submissions: list[SubmissionOut]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+def split_scores(rows: list[tuple[str, Score]], definition: Definition) -> SplitScores:
+    """A split's rows as the API shows them."""
+    scenarios = {name: score.metrics for name, score in rows}
+    ranking = [metrics[definition.ranking_key] for metrics in scenarios.values()]
+    return SplitScores(ranking_score=sum(ranking) / len(ranking), scenarios=scenarios)
+
+
+def submission_out(
+    submission: Submission,
+    *,
+    competition: str,
+    track: str,
+    shown: dict[str, list[tuple[str, Score]]],
+    definition: Definition,
+) -> SubmissionOut:
+    """The API's view of a submission."""
+    started = submission.scoring_started_at
+    queue_ms = (started - submission.created_at).total_seconds() * 1000 if started else None
+    return SubmissionOut(
+        id=submission.id,
+        competition=competition,
+        track=track,
+        status=submission.status,
+        error=submission.error,
+        description=submission.description,
+        created_at=submission.created_at,
+        scored_at=submission.scored_at,
+        scores={split: split_scores(rows, definition) for split, rows in shown.items()},
+        queue_ms=None if queue_ms is None else round(max(queue_ms, 0.0), 1),
+        scoring_ms=submission.scoring_ms,
+        url=f"/submissions/{submission.id}",
+    )
+
+
+def metric_columns(definition: Definition) -> list[tuple[str, str]]:
+    """(metric key, column heading) in the order tables show them: TPRs by FPR, then the rest."""
+    tprs = [
+        (key, f"TPR@{threshold * 100:g}%")
+        for key, threshold in zip(definition.tpr_keys, definition.fpr_thresholds, strict=True)
+    ]
+    return [*tprs, ("AUC", "AUC"), ("MIA", "MIA"), ("accuracy", "Accuracy")]

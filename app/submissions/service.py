@@ -1,0 +1,266 @@
+"""Uploading a submission (who may, when, how much) and reading them back (who may see one)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.competitions.registrations import ORGANIZING_ROLES, registration_of, tracks_of
+from app.competitions.service import definition_of
+from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
+from app.models.competition import Competition
+from app.models.phase import Phase
+from app.models.registration import Registration, RegistrationStatus
+from app.models.scenario import Scenario
+from app.models.score import Score
+from app.models.submission import Submission
+from app.models.team import Team
+from app.models.track import Track
+from app.models.user import User
+from app.scoring.problems import InvalidInput
+from app.scoring.readers import read_submission
+from app.teams.service import team_of
+
+MAX_DESCRIPTION = 2000
+_REFUSED = {
+    RegistrationStatus.PENDING: "your registration to {title} waits for an organizer's approval",
+    RegistrationStatus.REJECTED: "your registration to {title} was not approved",
+    RegistrationStatus.BANNED: "you are banned from {title}",
+}
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """How many submissions a participant (or their team) has made and may still make."""
+
+    per_day: int
+    used_today: int
+    total: int
+    used_total: int
+    resets_at: datetime  # the next midnight UTC: the day is the UTC calendar day
+
+    @property
+    def remaining_today(self) -> int:
+        """Uploads left today, the total limit included."""
+        return max(0, min(self.per_day - self.used_today, self.total - self.used_total))
+
+
+def track_by_name(session: Session, competition: Competition, name: str) -> Track:
+    """The competition's track called `name`, or NotFound naming the tracks there are."""
+    tracks = tracks_of(session, competition)
+    for track in tracks:
+        if track.name == name:
+            return track
+    known = ", ".join(t.name for t in tracks) or "none yet"
+    raise NotFound(f"{competition.title} has no track '{name}'; its tracks: {known}")
+
+
+def require_participant(session: Session, competition: Competition, user: User) -> Registration:
+    """The user's approved registration, or Forbidden saying what to do."""
+    registration = registration_of(session, competition, user)
+    if registration is None:
+        raise Forbidden(
+            f"register to {competition.title} first: accept its terms on "
+            f"/competitions/{competition.slug}"
+        )
+    if registration.status is not RegistrationStatus.APPROVED:
+        raise Forbidden(_REFUSED[registration.status].format(title=competition.title))
+    return registration
+
+
+def is_open(phase: Phase, now: datetime) -> bool:
+    """True when the phase takes uploads at `now`."""
+    started = phase.starts_at is None or phase.starts_at <= now
+    return phase.accepts_uploads and started and (phase.ends_at is None or now < phase.ends_at)
+
+
+def open_phase(session: Session, competition: Competition, now: datetime) -> Phase:
+    """The phase taking uploads now, or Forbidden saying when the next one opens."""
+    phases = session.scalars(
+        select(Phase).where(Phase.competition_id == competition.id).order_by(Phase.id)
+    ).all()
+    for phase in phases:
+        if is_open(phase, now):
+            return phase
+    upcoming = sorted(
+        p.starts_at for p in phases if p.accepts_uploads and p.starts_at and p.starts_at > now
+    )
+    when = (
+        f"the next opens at {upcoming[0]:%Y-%m-%d %H:%M} UTC"
+        if upcoming
+        else ("no phase is scheduled to open")
+    )
+    raise Forbidden(f"{competition.title} takes no submissions now; {when}")
+
+
+def allowance(
+    session: Session, phase: Phase, user: User, team: Team | None, now: datetime
+) -> Allowance:
+    """Submissions counted against the limits: all but those the server failed."""
+    owner = Submission.team_id == team.id if team else Submission.user_id == user.id
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    total, today = session.execute(
+        select(
+            func.count(),
+            func.count().filter(Submission.created_at >= day),
+        ).where(owner, Submission.phase_id == phase.id, Submission.server_fault.is_(False))
+    ).one()
+    return Allowance(phase.max_per_day, today, phase.max_total, total, day + timedelta(days=1))
+
+
+def submit(
+    session: Session,
+    competition: Competition,
+    track: Track,
+    user: User,
+    data: bytes,
+    *,
+    filename: str,
+    description: str,
+    now: datetime,
+) -> Submission:
+    """Validate and store an upload (queued); every refusal leaves nothing stored or counted."""
+    registration = require_participant(session, competition, user)
+    phase = open_phase(session, competition, now)
+    description = _description(description)
+    if len(data) > phase.max_bytes:
+        raise TooLarge(
+            f"the zip is {_mb(len(data))}; {phase.name} takes at most {_mb(phase.max_bytes)}"
+        )
+    _validate(data, competition, track, filename, phase)
+    team = _lock_owner(session, registration, user)
+    _within_limits(allowance(session, phase, user, team, now), phase, now)
+    submission = Submission(
+        user_id=user.id,
+        team_id=team.id if team else None,
+        track_id=track.id,
+        phase_id=phase.id,
+        zip_bytes=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        description=description,
+        created_at=now,
+        queued_at=now,
+    )
+    session.add(submission)
+    session.flush()
+    return submission
+
+
+def _description(text: str) -> str:
+    text = text.strip()
+    if len(text) > MAX_DESCRIPTION:
+        raise Invalid(f"the description is {len(text)} characters; at most {MAX_DESCRIPTION}")
+    return text
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.2f} MB"
+
+
+def _validate(
+    data: bytes, competition: Competition, track: Track, filename: str, phase: Phase
+) -> None:
+    """InvalidInput becomes a 422 listing every problem the reader found."""
+    try:
+        read_submission(
+            data,
+            definition=definition_of(competition),
+            track=track.name,
+            name=filename or "submission.zip",
+            splits=tuple(phase.scored_splits),
+        )
+    except InvalidInput as exc:
+        count = len(exc.problems)
+        raise Invalid(
+            f"this zip is not a valid {track.name} submission: {count} problem"
+            f"{'s' if count != 1 else ''} found; nothing was stored or counted",
+            errors=[str(p) for p in exc.problems],
+        ) from None
+
+
+def _lock_owner(session: Session, registration: Registration, user: User) -> Team | None:
+    """Lock the row that owns the count (the team's, or the registration), so that two
+    uploads at once cannot both take the last one left. The user's team, if any."""
+    team = team_of(session, user)
+    if team is not None:
+        session.scalar(select(Team.id).where(Team.id == team.id).with_for_update())
+    else:
+        session.scalar(
+            select(Registration.id).where(Registration.id == registration.id).with_for_update()
+        )
+    return team
+
+
+def _within_limits(left: Allowance, phase: Phase, now: datetime) -> None:
+    if left.used_total >= left.total:
+        ends = phase.ends_at or left.resets_at
+        raise TooMany(
+            f"you have made all {left.total} submissions {phase.name} allows",
+            headers={"Retry-After": str(max(1, int((ends - now).total_seconds())))},
+        )
+    if left.used_today >= left.per_day:
+        wait = max(1, int((left.resets_at - now).total_seconds()))
+        raise TooMany(
+            f"you have made {left.used_today} of {left.per_day} submissions today; the count "
+            f"resets at {left.resets_at:%Y-%m-%d %H:%M} UTC (midnight UTC), in {duration(wait)}",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def duration(seconds: int) -> str:
+    """`5 h 07 min`: how long until a limit resets."""
+    hours, minutes = divmod(seconds // 60, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def visible_submission(session: Session, submission_id: int, user: User) -> Submission:
+    """A submission its owner, the owner's team or an organizer asks for; NotFound to anyone
+    else, exactly as for one that does not exist."""
+    submission = session.get(Submission, submission_id)
+    if submission is None or not _may_see(session, submission, user):
+        raise NotFound(f"there is no submission {submission_id}")
+    return submission
+
+
+def _may_see(session: Session, submission: Submission, user: User) -> bool:
+    if submission.user_id == user.id or user.role in ORGANIZING_ROLES:
+        return True
+    team = team_of(session, user)
+    return team is not None and submission.team_id == team.id
+
+
+def own_submissions(
+    session: Session, track: Track, user: User, *, limit: int, offset: int
+) -> tuple[list[Submission], int]:
+    """The user's (or their team's) submissions to a track, newest first, and how many."""
+    team = team_of(session, user)
+    owner = Submission.team_id == team.id if team else Submission.user_id == user.id
+    where = (owner, Submission.track_id == track.id)
+    total = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
+    rows = session.scalars(
+        select(Submission).where(*where).order_by(Submission.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+Shown = dict[str, list[tuple[str, Score]]]  # split -> (scenario name, score), by name
+
+
+def shown_scores(session: Session, submission: Submission) -> Shown:
+    """Per split the phase shows, the (scenario name, score) rows, scenarios in name order."""
+    phase = session.get_one(Phase, submission.phase_id)
+    rows = session.execute(
+        select(Scenario.name, Score)
+        .join(Scenario, Scenario.id == Score.scenario_id)
+        .where(Score.submission_id == submission.id, Score.split.in_(phase.shown_splits))
+        .order_by(Score.split, Scenario.name)
+    ).tuples()
+    shown: Shown = {}
+    for name, score in rows:
+        shown.setdefault(score.split, []).append((name, score))
+    return shown
