@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -305,3 +306,89 @@ def competitions_import_mico(truth: Path, slug: str, title: str | None) -> None:
     )
     if report.phases_added:
         click.echo("phases: Development (open now, dev shown, final withheld), Final (closed)")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, help="Web server processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Start the web server (uvicorn) on DATABASE_URL; with REDIS_URL, workers score."""
+    import uvicorn
+
+    from app.core.config import get_settings
+
+    settings = get_settings()
+    mode = "Celery workers through Redis" if settings.redis_url else "in-process threads"
+    click.echo(f"mia-arena on http://{host}:{port}/ ({workers} process(es); scoring: {mode})")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@main.command()
+@click.option("--concurrency", "-c", default=2, show_default=True, help="Scoring processes.")
+@click.option("--loglevel", default="info", show_default=True)
+def worker(concurrency: int, loglevel: str) -> None:
+    """Start a Celery worker scoring submissions from REDIS_URL (any number, any machine)."""
+    import os
+
+    from celery.bin.celery import main as celery_main
+
+    from app.core.config import get_settings
+
+    if not get_settings().redis_url:
+        raise click.UsageError(
+            "REDIS_URL is not set: workers take submissions from Redis. Without Redis, "
+            "`mia-arena serve` scores in-process and needs no worker."
+        )
+    sys.argv = [
+        "celery",
+        "--app",
+        "workers.celery_app:celery",
+        "worker",
+        "--queues",
+        "scoring",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        loglevel,
+        "--hostname",
+        f"mia-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    celery_main()
+
+
+@main.command()
+def sweeper() -> None:
+    """Resend stuck submissions now and then (each worker already runs one; this is for
+    deployments that keep it apart)."""
+    from app.core.config import get_settings
+    from app.core.db import sessions
+    from app.core.jobs import CeleryDispatcher, ThreadDispatcher
+    from app.submissions.pipeline import Sweeper, score_submission
+
+    settings = get_settings()
+    factory = sessions()
+    send = (
+        CeleryDispatcher(settings.redis_url).send
+        if settings.redis_url
+        else ThreadDispatcher(partial(score_submission, factory), 1).send
+    )
+    loop = Sweeper(
+        factory,
+        send,
+        interval=settings.sweep_interval_seconds,
+        stuck_after=settings.stuck_after_seconds,
+        attempts=settings.scoring_attempts,
+    )
+    click.echo(f"sweeping every {settings.sweep_interval_seconds} s (Ctrl-C to stop)")
+    loop.run()

@@ -8,7 +8,7 @@ import pytest
 
 from app.scoring.demo import write_demo_data
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.browser"]
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.browser", "tests.fixtures.services"]
 
 
 @pytest.fixture(scope="session")

@@ -1,1 +1,1 @@
-"""Celery workers that score queued submissions (arrives with the submission pipeline)."""
+"""Celery workers that score queued submissions; started with `mia-arena worker`."""

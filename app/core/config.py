@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     stuck_after_seconds: float = Field(default=60, gt=0)
     sweep_interval_seconds: float = Field(default=10, gt=0)
     scoring_attempts: int = Field(default=5, ge=1)
+    # Each worker runs a sweeper (one sweeps at a time); off for workers that should not.
+    worker_sweeper: bool = True
     # Without REDIS_URL the web server scores in-process, on this many threads.
     embedded_scorer_threads: int = Field(default=2, ge=1)
 

@@ -1,0 +1,86 @@
+"""Embedded mode: without REDIS_URL the server scores in its own threads with the same task
+code, and its sweeper picks up what a crash left queued. No Redis, no worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
+
+from app.auth import service as auth
+from app.competitions import registrations
+from app.competitions.service import import_mico
+from app.core.config import Settings
+from app.core.db import committing, sessions
+from app.main import create_app
+from app.models.base import utcnow
+from app.models.submission import Submission, SubmissionStatus
+from app.models.user import Role
+from tests.fixtures.browser import PASSWORD
+from tests.fixtures.services import wait_for
+
+
+@pytest.fixture
+def embedded(sqlite: Engine, demo: Path) -> Iterator[tuple[TestClient, dict[str, str], Engine]]:
+    with committing(sessions(sqlite)()) as session:
+        competition = import_mico(session, demo / "truth").competition
+        user = auth.create_user(session, "ada@example.org", PASSWORD, role=Role.PARTICIPANT)
+        registrations.register(session, competition, user, accept_terms=True)
+        token = auth.create_token(session, user)[1]
+    settings = Settings(
+        database_url=str(sqlite.url),
+        redis_url=None,
+        sweep_interval_seconds=0.2,
+        stuck_after_seconds=1,
+    )
+    app = create_app(settings, sessions(sqlite))
+    with TestClient(app, base_url="https://testserver") as browser:
+        yield browser, {"Authorization": f"Bearer {token}"}, sqlite
+
+
+def _status(engine: Engine, submission_id: int) -> SubmissionStatus:
+    with Session(engine) as session:
+        return session.get_one(Submission, submission_id).status
+
+
+def test_without_redis_the_server_scores_uploads_itself(
+    embedded: tuple[TestClient, dict[str, str], Engine], demo: Path
+) -> None:
+    browser, headers, engine = embedded
+    data = (demo / "submissions" / "cifar10-strong.zip").read_bytes()
+    answer = browser.post(
+        "/api/v1/competitions/mico/tracks/cifar10/submissions",
+        headers=headers,
+        files={"file": ("p.zip", data, "application/zip")},
+    )
+    assert answer.status_code == 202
+    submission = answer.json()["id"]
+    wait_for(lambda: _status(engine, submission) is SubmissionStatus.SCORED, 20, "scored")
+    shown = browser.get(f"/api/v1/submissions/{submission}", headers=headers).json()
+    assert shown["scores"]["dev"]["ranking_score"] > 0.5
+
+
+def test_the_embedded_sweeper_scores_what_a_crash_left_queued(
+    embedded: tuple[TestClient, dict[str, str], Engine], demo: Path
+) -> None:
+    browser, headers, engine = embedded
+    data = (demo / "submissions" / "cifar10-weak.zip").read_bytes()
+    # Stored and then the server stopped before sending it: left as the crash left it.
+    submission = browser.post(
+        "/api/v1/competitions/mico/tracks/cifar10/submissions",
+        headers=headers,
+        files={"file": ("p.zip", data, "application/zip")},
+    ).json()["id"]
+    wait_for(lambda: _status(engine, submission) is SubmissionStatus.SCORED, 20, "scored")
+    with committing(Session(engine)) as session:
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission)
+            .values(status="scoring", scoring_started_at=utcnow() - timedelta(minutes=5))
+        )
+    wait_for(lambda: _status(engine, submission) is SubmissionStatus.SCORED, 20, "re-scored")

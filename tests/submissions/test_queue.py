@@ -1,0 +1,159 @@
+"""The queue with the real services: PostgreSQL, a Redis of the test's own and real
+`mia-arena worker` processes; the app under test sends through Redis as in production.
+Workers are killed with SIGKILL and Redis is stopped and restarted: nothing is lost, and
+nothing is scored twice."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app.auth import service as auth
+from app.competitions import registrations
+from app.competitions.service import import_mico
+from app.core.config import Settings
+from app.core.db import committing, make_engine, sessions, upgrade
+from app.main import create_app
+from app.models.score import Score
+from app.models.submission import Submission, SubmissionStatus
+from app.models.user import Role
+from tests.fixtures.browser import PASSWORD
+from tests.fixtures.services import RedisServer, Worker, wait_for
+
+STUCK_AFTER = 3  # seconds before the sweeper resends (60 in production)
+
+
+@dataclass
+class Line:
+    """The whole pipeline: the app, a worker (not started), Redis, the database."""
+
+    browser: TestClient
+    headers: dict[str, str]
+    factory: Callable[[], Session]
+    worker: Worker
+    redis: RedisServer
+    demo: Path
+
+    def upload(self, attack: str = "strong") -> int:
+        data = (self.demo / "submissions" / f"cifar10-{attack}.zip").read_bytes()
+        answer = self.browser.post(
+            "/api/v1/competitions/mico/tracks/cifar10/submissions",
+            headers=self.headers,
+            files={"file": ("predictions.zip", data, "application/zip")},
+        )
+        assert answer.status_code == 202, answer.text
+        submission_id: int = answer.json()["id"]
+        return submission_id
+
+    def status(self, submission_id: int) -> SubmissionStatus:
+        with committing(self.factory()) as session:
+            return session.get_one(Submission, submission_id).status
+
+    def wait_scored(self, ids: list[int], timeout: float = 60) -> None:
+        def done() -> bool:
+            return all(self.status(i) is SubmissionStatus.SCORED for i in ids)
+
+        try:
+            wait_for(done, timeout, f"submissions {ids} scored", every=0.1)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- worker log ---\n{self.worker.tail()}") from None
+
+    def scores_of(self, submission_id: int) -> int:
+        with committing(self.factory()) as session:
+            query = select(func.count()).where(Score.submission_id == submission_id)
+            return session.scalar(query) or 0
+
+
+@pytest.fixture
+def line(
+    new_postgres_database: Callable[[], str],
+    redis_server: RedisServer,
+    demo: Path,
+    tmp_path: Path,
+) -> Iterator[Line]:
+    url = new_postgres_database()
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        upgrade(connection)
+    factory = sessions(engine)
+    with committing(factory()) as session:
+        competition = import_mico(session, demo / "truth").competition
+        user = auth.create_user(session, "ada@example.org", PASSWORD, role=Role.PARTICIPANT)
+        registrations.register(session, competition, user, accept_terms=True)
+        token = auth.create_token(session, user)[1]
+    env = {
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_server.url,
+        "STUCK_AFTER_SECONDS": str(STUCK_AFTER),
+        "SWEEP_INTERVAL_SECONDS": "0.5",
+    }
+    worker = Worker(env, tmp_path / "worker.log")
+    app = create_app(Settings(database_url=url, redis_url=redis_server.url), factory)
+    try:
+        with TestClient(app, base_url="https://testserver") as browser:
+            yield Line(
+                browser, {"Authorization": f"Bearer {token}"}, factory, worker, redis_server, demo
+            )
+    finally:
+        worker.kill()
+        engine.dispose()
+
+
+def test_uploads_are_scored_by_a_worker_through_redis(line: Line) -> None:
+    line.worker.start(concurrency=2)
+    ids = [line.upload(attack) for attack in ("strong", "medium", "weak", "random")]
+    line.wait_scored(ids, timeout=30)
+    shown = [line.browser.get(f"/api/v1/submissions/{i}", headers=line.headers).json() for i in ids]
+    ranking = [s["scores"]["dev"]["ranking_score"] for s in shown]
+    assert ranking == sorted(ranking, reverse=True) and ranking[0] > ranking[-1] + 0.3
+    assert all(line.scores_of(i) == 6 for i in ids)
+    assert all(s["queue_ms"] is not None and s["scoring_ms"] > 0 for s in shown)
+
+
+def test_a_worker_killed_while_scoring_leaves_it_scored_once(line: Line) -> None:
+    """The worker is stopped dead (SIGKILL to it and its pool) between claiming a submission
+    and writing its scores; a new worker's sweeper resends it, and it is scored exactly once."""
+    line.worker.start()
+    with committing(line.factory()) as blocker:
+        # Hold the scores table: the worker claims the submission, then waits on this lock.
+        blocker.execute(text("LOCK TABLE scores IN EXCLUSIVE MODE"))
+        submission = line.upload()
+        wait_for(lambda: line.status(submission) is SubmissionStatus.SCORING, 30, "scoring started")
+        time.sleep(0.3)
+        line.worker.kill()
+        blocker.rollback()
+    assert line.status(submission) is SubmissionStatus.SCORING and line.scores_of(submission) == 0
+    line.worker.start()
+    line.wait_scored([submission])
+    assert line.scores_of(submission) == 6
+    with committing(line.factory()) as session:
+        assert session.get_one(Submission, submission).attempts == 2
+
+
+def test_uploads_while_redis_is_down_are_all_scored_when_it_is_back(line: Line) -> None:
+    line.worker.start()
+    line.redis.stop()
+    started = time.monotonic()
+    ids = [line.upload() for _ in range(3)]
+    assert time.monotonic() - started < 10  # accepted and stored, without waiting for Redis
+    assert all(line.status(i) is SubmissionStatus.QUEUED for i in ids)
+    line.redis.start()
+    line.wait_scored(ids)
+    assert all(line.scores_of(i) == 6 for i in ids)
+
+
+def test_a_redis_restart_loses_its_messages_but_no_submission(line: Line) -> None:
+    """Redis keeps nothing on disk here: queued messages die with it; the sweeper resends."""
+    ids = [line.upload() for _ in range(3)]  # queued in Redis, no worker yet
+    line.redis.stop()
+    line.redis.start()
+    line.worker.start()
+    line.wait_scored(ids)
+    assert all(line.scores_of(i) == 6 for i in ids)
