@@ -335,7 +335,14 @@ def serve(host: str, port: int, workers: int) -> None:
 @main.command()
 @click.option("--concurrency", "-c", default=2, show_default=True, help="Scoring processes.")
 @click.option("--loglevel", default="info", show_default=True)
-def worker(concurrency: int, loglevel: str) -> None:
+@click.option(
+    "--pool",
+    type=click.Choice(["prefork", "threads", "solo"]),
+    default="prefork",
+    show_default=True,
+    help="Celery's execution pool (prefork enforces the hard time limit).",
+)
+def worker(concurrency: int, loglevel: str, pool: str) -> None:
     """Start a Celery worker scoring submissions from REDIS_URL (any number, any machine)."""
     import os
 

@@ -21,9 +21,9 @@ from app.core.config import Settings, get_settings
 from app.core.db import sessions
 from app.core.errors import DomainError, Invalid
 from app.core.jobs import CeleryDispatcher, Dispatcher, ThreadDispatcher
-from app.core.limits import MULTIPART_OVERHEAD, BodyLimit
 from app.core.templating import templates
 from app.submissions import router as submissions_router
+from app.submissions.notices import DoneListener
 from app.submissions.pipeline import Sweeper, score_submission
 from app.teams import router as teams_router
 
@@ -43,11 +43,13 @@ def create_app(
     app = FastAPI(
         title="mia-arena",
         version="0.1.0",
+        # Refused at its Content-Length, or as soon as a chunked body passes it: never spooled.
+        max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         lifespan=partial(_lifespan, settings, factory, dispatcher, background),
     )
     app.state.session_factory = factory
     app.state.dispatcher = dispatcher
-    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD)
+    app.state.done = DoneListener(settings.database_url)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -69,6 +71,9 @@ def create_app(
     return app
 
 
+MULTIPART_OVERHEAD = 64 * 1024  # an upload form's other fields and boundaries
+
+
 def _dispatcher(settings: Settings, factory: Callable[[], Session]) -> Dispatcher:
     """Celery through Redis when REDIS_URL is set; otherwise threads of this process."""
     if settings.redis_url:
@@ -82,9 +87,12 @@ async def _lifespan(
     factory: Callable[[], Session],
     dispatcher: Dispatcher,
     background: bool,
-    _app: FastAPI,
+    app: FastAPI,
 ) -> AsyncIterator[None]:
-    """In embedded mode, a sweeper resends what a crash or restart left unscored."""
+    """Listening for scored submissions (PostgreSQL); in embedded mode, a sweeper resends what
+    a crash or restart left unscored."""
+    if background and settings.database_url.startswith("postgresql"):
+        app.state.done.start()
     sweeper = None
     if background and not settings.redis_url:
         sweeper = Sweeper(
@@ -100,6 +108,7 @@ async def _lifespan(
         sweeper.stopped.set()
     if background:
         dispatcher.close()
+    await app.state.done.stop()
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:

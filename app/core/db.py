@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
@@ -23,10 +24,21 @@ _ROOT = Path(__file__).resolve().parents[2]
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets foreign keys enforced, as PostgreSQL has them."""
     # hide_parameters: a failed statement's error never prints the values (ground truth!).
-    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        # Scores' metrics and ROC curves are JSON: orjson writes and reads them ~10x faster.
+        json_serializer=_json_text,
+        json_deserializer=orjson.loads,
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_foreign_keys)
     return engine
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:

@@ -34,6 +34,7 @@ from app.models.track import Track
 from app.scoring.problems import InvalidInput
 from app.scoring.readers import GroundTruth, read_submission
 from app.scoring.scorer import ScoringError, SplitScore, score_split
+from app.submissions.notices import notify_done
 
 log = logging.getLogger(__name__)
 SessionFactory = Callable[[], Session]
@@ -65,11 +66,11 @@ class Job:
 
 def score_submission(factory: SessionFactory, submission_id: int) -> str:
     """Score one submission on every split its phase scores: `scored`, `failed` or `skipped`."""
-    if not _claim(factory, submission_id):
-        return "skipped"
     try:
         with committing(factory()) as session:
-            job = _job(session, submission_id)
+            job = _claim(session, submission_id)
+        if job is None:
+            return "skipped"
         started = perf_counter()
         definition = definition_of(job.competition)
         predictions = read_submission(job.zip_bytes, definition=definition, track=job.track)
@@ -82,61 +83,76 @@ def score_submission(factory: SessionFactory, submission_id: int) -> str:
     return _store(factory, submission_id, results, job.scenario_ids, elapsed)
 
 
-def _claim(factory: SessionFactory, submission_id: int) -> bool:
-    """Mark the submission as being scored, unless it is already scored or failed."""
-    with committing(factory()) as session:
-        claimed = session.execute(
-            update(Submission)
-            .where(Submission.id == submission_id, Submission.status.in_(ACTIVE))
-            .values(
-                status=SubmissionStatus.SCORING,
-                attempts=Submission.attempts + 1,
-                scoring_started_at=utcnow(),
-            )
+def _claim(session: Session, submission_id: int) -> Job | None:
+    """Mark the submission as being scored and read what scoring it needs, unless it is
+    already scored or failed (then None)."""
+    claimed = session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id, Submission.status.in_(ACTIVE))
+        .values(
+            status=SubmissionStatus.SCORING,
+            attempts=Submission.attempts + 1,
+            scoring_started_at=utcnow(),
         )
-        return bool(claimed.rowcount)  # type: ignore[attr-defined]
-
-
-def _job(session: Session, submission_id: int) -> Job:
-    submission = session.get_one(Submission, submission_id)
-    track = session.get_one(Track, submission.track_id)
-    phase = session.get_one(Phase, submission.phase_id)
-    rows = session.execute(select(Scenario.name, Scenario.id).where(Scenario.track_id == track.id))
-    scenarios = dict(rows.tuples().all())  # (not the Result: dict() would take its keys())
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return None
+    track, phase, competition = session.execute(
+        select(Track, Phase, Competition)
+        .join(Submission, Submission.track_id == Track.id)
+        .join(Phase, Phase.id == Submission.phase_id)
+        .join(Competition, Competition.id == Track.competition_id)
+        .where(Submission.id == submission_id)
+    ).one()
+    labels, scenarios = _truth(session, track, phase.scored_splits)
     return Job(
-        zip_bytes=submission.zip_bytes,
+        zip_bytes=zip_bytes(session, submission_id),
         track=track.name,
         splits=list(phase.scored_splits),
         scenario_ids=scenarios,
-        truth=_truth(session, track, scenarios, phase.scored_splits),
-        competition=session.get_one(Competition, track.competition_id),
+        truth=labels,
+        competition=competition,
     )
 
 
-def _truth(
-    session: Session, track: Track, scenarios: dict[str, int], splits: list[str]
-) -> GroundTruth:
-    """The track's labels for these splits, unpacked; MissingTruth names what is absent."""
-    names = {scenario_id: name for name, scenario_id in scenarios.items()}
-    rows = session.scalars(
-        select(TruthRow).where(TruthRow.scenario_id.in_(list(names)), TruthRow.split.in_(splits))
-    )
-    labels = {
-        (names[row.scenario_id], row.split): np.unpackbits(
-            np.frombuffer(row.packed_labels, np.uint8), count=row.models * row.points_per_model
-        ).astype(np.float64)
-        for row in rows
-    }
-    missing = [
-        f"{name} ({split})" for name in scenarios for split in splits if (name, split) not in labels
-    ]
+def zip_bytes(session: Session, submission_id: int) -> bytes:
+    """A submission's zip. On PostgreSQL in binary form: in text form the server hex-encodes
+    the bytea, and reading a 690 KB zip takes 13 ms instead of 1.2 ms."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+            cursor.execute("SELECT zip_bytes FROM submissions WHERE id = %s", (submission_id,))
+            row = cursor.fetchone()
+        return bytes(row[0]) if row else b""
+    return session.scalar(select(Submission.zip_bytes).where(Submission.id == submission_id)) or b""
+
+
+def _truth(session: Session, track: Track, splits: list[str]) -> tuple[GroundTruth, dict[str, int]]:
+    """The track's labels for these splits, unpacked, and its scenarios' ids by name;
+    MissingTruth names what is absent."""
+    rows = session.execute(
+        select(Scenario.name, Scenario.id, TruthRow)
+        .outerjoin(TruthRow, (TruthRow.scenario_id == Scenario.id) & TruthRow.split.in_(splits))
+        .where(Scenario.track_id == track.id)
+    ).tuples()
+    scenarios: dict[str, int] = {}
+    labels = {}
+    for name, scenario_id, row in rows:
+        scenarios[name] = scenario_id
+        if row is not None:
+            unpacked = np.unpackbits(
+                np.frombuffer(row.packed_labels, np.uint8), count=row.models * row.points_per_model
+            )
+            labels[name, row.split] = unpacked.astype(np.float64)
+    missing = [f"{n} ({split})" for n in scenarios for split in splits if (n, split) not in labels]
     if missing:
         raise MissingTruth(
             "the organizers have not stored the ground truth of "
             + ", ".join(missing)
             + "; this does not count against your limits, and it will be scored once they do"
         )
-    return GroundTruth(labels=labels, tracks=(track.name,))
+    return GroundTruth(labels=labels, tracks=(track.name,)), scenarios
 
 
 def _locked_if_active(session: Session, submission_id: int) -> Submission | None:
@@ -175,6 +191,7 @@ def _store(
         submission.error, submission.server_fault = None, False
         submission.scored_at, submission.scoring_ms = utcnow(), round(elapsed_ms, 3)
         submission.scorer_version = SCORER_VERSION
+        notify_done(session, submission_id)
     return "scored"
 
 
@@ -186,6 +203,7 @@ def _fail(factory: SessionFactory, submission_id: int, error: str, *, server_fau
         submission.status, submission.error = SubmissionStatus.FAILED, error
         submission.server_fault = server_fault
         submission.scored_at = utcnow()
+        notify_done(session, submission_id)
     return "failed"
 
 
@@ -223,6 +241,7 @@ def sweep(
         for submission in stuck:
             if submission.attempts >= attempts:
                 _give_up(submission, attempts)
+                notify_done(session, submission.id)
                 continue
             submission.status, submission.queued_at = SubmissionStatus.QUEUED, utcnow()
             resent.append(submission.id)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import ApiUser, SignedIn
@@ -16,16 +19,18 @@ from app.competitions.service import definition_of
 from app.core import jobs
 from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
-from app.core.db import SessionDep
-from app.core.errors import DomainError
+from app.core.db import SessionDep, committing
+from app.core.errors import DomainError, NotFound
 from app.core.templating import templates
 from app.models.base import utcnow
 from app.models.competition import Competition
+from app.models.phase import Phase
 from app.models.submission import Submission
 from app.models.track import Track
 from app.models.user import User
 from app.submissions import service
 from app.submissions.dependencies import ApiSubmission, PageSubmission, TrackDep
+from app.submissions.pipeline import DONE, zip_bytes
 from app.submissions.schemas import (
     SubmissionList,
     SubmissionOut,
@@ -35,6 +40,7 @@ from app.submissions.schemas import (
 from app.submissions.service import Shown
 from app.teams import service as teams
 
+MAX_WAIT = 30
 pages = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["submissions"])
 
@@ -101,19 +107,55 @@ def upload_api(
 ) -> SubmissionOut:
     """Upload a prediction zip for a track: 202 once it is stored and queued for scoring."""
     submission = _upload(request, session, competition, track, user, file, description)
-    return _view(session, submission)
+    return _view(session, submission, shown={})  # just stored: nothing scored yet
 
 
 @api.get("/submissions/{submission_id}", response_model=SubmissionOut)
-def submission_api(session: SessionDep, submission: ApiSubmission) -> SubmissionOut:
+async def submission_api(
+    request: Request,
+    session: SessionDep,
+    submission: ApiSubmission,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT,
+            description="seconds to wait for the submission to be scored or failed before "
+            "answering (long polling: one request instead of many)",
+        ),
+    ] = 0,
+) -> SubmissionOut:
     """A submission's status, timings and shown scores (404 unless it is yours or your team's)."""
-    return _view(session, submission)
+    factory = request.app.state.session_factory
+    await run_in_threadpool(session.commit)  # the request's connection goes back to the pool
+
+    async def is_done() -> bool:
+        return await run_in_threadpool(service.status_of, factory, submission.id) in DONE
+
+    if wait:  # no connection or thread is held while waiting
+        await request.app.state.done.wait(submission.id, is_done, wait)
+    return await run_in_threadpool(_fresh_view, factory, submission.id)
+
+
+def _fresh_view(factory: Callable[[], Session], submission_id: int) -> SubmissionOut:
+    with committing(factory()) as session:
+        # One query puts the track, competition and phase where _view finds them.
+        submission = session.execute(
+            select(Submission, Track, Competition, Phase)
+            .join(Track, Track.id == Submission.track_id)
+            .join(Competition, Competition.id == Track.competition_id)
+            .join(Phase, Phase.id == Submission.phase_id)
+            .where(Submission.id == submission_id)
+        ).first()
+        if submission is None:  # deleted while the request waited
+            raise NotFound(f"there is no submission {submission_id}")
+        return _view(session, submission[0])
 
 
 @api.get("/submissions/{submission_id}/zip", response_class=Response)
-def download_api(submission: ApiSubmission) -> Response:
+def download_api(session: SessionDep, submission: ApiSubmission) -> Response:
     """The zip as uploaded."""
-    return _zip(submission)
+    return _zip(session, submission)
 
 
 @api.get("/competitions/{slug}/tracks/{track}/submissions", response_model=SubmissionList)
@@ -135,9 +177,9 @@ def list_api(
     )
 
 
-def _zip(submission: Submission) -> Response:
+def _zip(session: Session, submission: Submission) -> Response:
     return Response(
-        submission.zip_bytes,
+        zip_bytes(session, submission.id),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="submission-{submission.id}.zip"'},
     )
@@ -275,5 +317,5 @@ def _charts(shown: Shown) -> dict[str, list[Markup]]:
 
 
 @pages.get("/submissions/{submission_id}/download")
-def download_page(submission: PageSubmission) -> Response:
-    return _zip(submission)
+def download_page(session: SessionDep, submission: PageSubmission) -> Response:
+    return _zip(session, submission)

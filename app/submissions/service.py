@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from app.competitions.registrations import ORGANIZING_ROLES, registration_of, tracks_of
 from app.competitions.service import definition_of
+from app.core.db import committing
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
 from app.models.competition import Competition
 from app.models.phase import Phase
 from app.models.registration import Registration, RegistrationStatus
 from app.models.scenario import Scenario
 from app.models.score import Score
-from app.models.submission import Submission
+from app.models.submission import Submission, SubmissionStatus
 from app.models.team import Team
 from app.models.track import Track
 from app.models.user import User
@@ -232,6 +234,12 @@ def _may_see(session: Session, submission: Submission, user: User) -> bool:
         return True
     team = team_of(session, user)
     return team is not None and submission.team_id == team.id
+
+
+def status_of(factory: Callable[[], Session], submission_id: int) -> SubmissionStatus | None:
+    """A submission's status, read in a short session of its own (for long polling)."""
+    with committing(factory()) as session:
+        return session.scalar(select(Submission.status).where(Submission.id == submission_id))
 
 
 def own_submissions(

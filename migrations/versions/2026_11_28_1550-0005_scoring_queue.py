@@ -1,4 +1,5 @@
-"""submissions: attempts, server faults, queue and scoring times for the queue and its sweeper
+"""submissions: attempts, server faults, queue and scoring times for the queue and its sweeper;
+zip bytes compressed with lz4 on PostgreSQL (pglz took 54 ms to store a 690 KB zip, lz4 6 ms)
 
 Revision ID: 0005
 Revises: 0004
@@ -35,9 +36,23 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("scoring_ms", sa.Float(), nullable=True))
         batch_op.create_index(batch_op.f("ix_submissions_queued_at"), ["queued_at"])
         batch_op.create_index(batch_op.f("ix_submissions_status"), ["status"])
+    _zip_compression("lz4")
+
+
+def _zip_compression(method: str) -> None:
+    """PostgreSQL built with lz4 (Debian's and the official images are) compresses zips fast."""
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    methods = bind.scalar(
+        sa.text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+    )
+    if methods and method in methods:
+        op.execute(f"ALTER TABLE submissions ALTER COLUMN zip_bytes SET COMPRESSION {method}")
 
 
 def downgrade() -> None:
+    _zip_compression("pglz")
     with op.batch_alter_table("submissions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_submissions_status"))
         batch_op.drop_index(batch_op.f("ix_submissions_queued_at"))

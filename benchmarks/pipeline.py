@@ -1,0 +1,278 @@
+"""Upload-to-scored throughput and latency of the whole pipeline on this machine.
+
+Starts, on a throwaway PostgreSQL database and this machine's Redis: `mia-arena serve`
+(uvicorn, --web-workers processes) and `mia-arena worker` (--scorers processes); then N
+concurrent API clients (one participant each) upload M valid cifar10 submissions and wait for each
+until it is scored. Prints uploads per second, upload latency and upload-to-scored latency
+(p50, p95, p99) and the workers' scoring_ms. Everything is stopped and dropped at the end.
+
+    .venv/bin/python benchmarks/pipeline.py [--clients 8] [--submissions 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from sqlalchemy import create_engine, text, update
+
+from app.auth import service as auth
+from app.competitions import registrations
+from app.competitions.service import import_mico
+from app.core.db import committing, make_engine, sessions, upgrade
+from app.models.phase import Phase
+from app.models.user import Role
+from app.scoring.demo import write_demo_data
+
+CPU: dict[str, float] = {}
+MIA_ARENA = str(Path(sys.executable).with_name("mia-arena"))
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class Figures:
+    """What the clients measured, in seconds, and what the API said of each submission."""
+
+    upload: list[float] = field(default_factory=list)
+    to_scored: list[float] = field(default_factory=list)
+    scoring_ms: list[float] = field(default_factory=list)
+    queue_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--submissions", type=int, default=200)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--scorers", type=int, default=2)
+    parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder, _database() as url:
+        demo = Path(folder)
+        write_demo_data(demo, ["cifar10"], seed=7)
+        zips = sorted((demo / "submissions").glob("cifar10-*.zip"))
+        tokens = _prepare(url, demo / "truth", args.clients)
+        env = {"DATABASE_URL": url, "REDIS_URL": args.redis, "SECRET_KEY": secrets.token_hex(32)}
+        port = 8731
+        with _running(env, args, port, demo):
+            figures, wall = _load(f"http://127.0.0.1:{port}", tokens, zips, args)
+    _report(figures, wall, args)
+
+
+@contextmanager
+def _database() -> Iterator[str]:
+    """A throwaway PostgreSQL database, dropped at the end."""
+    name = f"mia_bench_{secrets.token_hex(4)}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _prepare(url: str, truth: Path, clients: int) -> list[str]:
+    """MICO from demo truth, limits out of the way, one registered participant per client."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        upgrade(connection)
+    with committing(sessions(engine)()) as session:
+        competition = import_mico(session, truth).competition
+        session.execute(update(Phase).values(max_per_day=10**6, max_total=10**6))
+        tokens = []
+        for i in range(clients):
+            user = auth.create_user(
+                session, f"bench{i}@example.org", "x" * 12, role=Role.PARTICIPANT
+            )
+            registrations.register(session, competition, user, accept_terms=True)
+            tokens.append(auth.create_token(session, user)[1])
+    engine.dispose()
+    return tokens
+
+
+@contextmanager
+def _running(env: dict[str, str], args: argparse.Namespace, port: int, log: Path) -> Iterator[None]:
+    """The web server and a worker, in their own process groups, stopped at the end."""
+    environment = {**os.environ, **env}
+    subprocess.run(["redis-cli", "-u", args.redis, "FLUSHDB"], check=False, capture_output=True)
+    commands = [
+        [MIA_ARENA, "serve", "--port", str(port), "--workers", str(args.web_workers)],
+        [MIA_ARENA, "worker", "--concurrency", str(args.scorers), "--loglevel", "warning",
+         "--pool", args.pool],
+    ]
+    processes = []
+    for i, command in enumerate(commands):
+        with (log / f"process-{i}.log").open("wb") as out:
+            processes.append(
+                subprocess.Popen(
+                    command,
+                    env=environment,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    try:
+        _wait_up(f"http://127.0.0.1:{port}/", log)
+        time.sleep(3)  # the worker's start
+        before = _cpu(processes)
+        yield
+        CPU.update({k: v - before[k] for k, v in _cpu(processes).items()})
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(20)
+
+
+def _cpu(processes: list[subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU seconds so far of the web server's and the worker's process groups, of this
+    process (the clients), and of the whole machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    groups = {p.pid: 0.0 for p in processes}
+    leaders = dict.fromkeys(groups, 0.0)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[2]) in groups:
+            groups[int(fields[2])] += used
+        if int(stat.parent.name) in leaders:
+            leaders[int(stat.parent.name)] = used
+    machine = Path("/proc/stat").read_text().split("\n")[0].split()[1:]
+    busy = sum(int(x) for i, x in enumerate(machine) if i not in (3, 4)) / tick  # not idle, iowait
+    own = os.times()
+    web, worker = (groups[p.pid] for p in processes)
+    return {
+        "web": web,
+        "worker": worker,
+        "of which celery main": leaders[processes[1].pid],
+        "clients": own.user + own.system,
+        "machine": busy,
+    }
+
+
+def _wait_up(url: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    sys.exit("the server did not start:\n" + (log / "process-0.log").read_text()[-2000:])
+
+
+def _load(
+    server: str, tokens: list[str], zips: list[Path], args: argparse.Namespace
+) -> tuple[Figures, float]:
+    """Every client uploads its share, waiting for each to be scored before the next."""
+    figures = Figures()
+    payloads = [path.read_bytes() for path in zips]
+    shares = [
+        args.submissions // args.clients + (i < args.submissions % args.clients)
+        for i in range(args.clients)
+    ]
+    threads = [
+        threading.Thread(target=_client, args=(server, token, payloads, n, figures))
+        for token, n in zip(tokens, shares, strict=True)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return figures, time.perf_counter() - started
+
+
+def _client(server: str, token: str, payloads: list[bytes], count: int, figures: Figures) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server, headers=headers, timeout=30) as client:
+        for i in range(count):
+            began = time.perf_counter()
+            answer = client.post(
+                "/api/v1/competitions/mico/tracks/cifar10/submissions",
+                files={"file": ("p.zip", payloads[i % len(payloads)], "application/zip")},
+            )
+            uploaded = time.perf_counter()
+            if answer.status_code != 202:
+                with figures.lock:
+                    figures.errors.append(f"{answer.status_code}: {answer.text[:200]}")
+                continue
+            body = _until_done(client, answer.json()["id"])
+            done = time.perf_counter()
+            with figures.lock:
+                figures.upload.append(uploaded - began)
+                figures.to_scored.append(done - began)
+                figures.scoring_ms.append(body.get("scoring_ms") or 0.0)
+                figures.queue_ms.append(body.get("queue_ms") or 0.0)
+                if body["status"] != "scored":
+                    figures.errors.append(f"submission {body['id']}: {body['status']}")
+
+
+def _until_done(client: httpx.Client, submission_id: int) -> dict[str, Any]:
+    """Long polling: the server answers as soon as the submission is done."""
+    while True:
+        path = f"/api/v1/submissions/{submission_id}"
+        body: dict[str, Any] = client.get(path, params={"wait": 20}).json()
+        if body["status"] in ("scored", "failed"):
+            return body
+
+
+def _percentiles(values: list[float], scale: float = 1000) -> str:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return f"p50 {cuts[49] * scale:7.1f}  p95 {cuts[94] * scale:7.1f}  p99 {cuts[98] * scale:7.1f}"
+
+
+def _report(figures: Figures, wall: float, args: argparse.Namespace) -> None:
+    done = len(figures.to_scored)
+    print(
+        f"pipeline: {args.clients} clients, {done} of {args.submissions} submissions scored "
+        f"in {wall:.1f} s; {args.web_workers} web processes, {args.scorers} scoring processes, "
+        f"{os.cpu_count()} cores"
+    )
+    print(f"  uploads/s (scored, sustained):  {done / wall:7.1f}")
+    print(f"  upload latency, ms:             {_percentiles(figures.upload)}")
+    print(f"  upload to scored, ms:           {_percentiles(figures.to_scored)}")
+    print(f"  queue_ms (server):              {_percentiles(figures.queue_ms, 1)}")
+    print(f"  scoring_ms (worker):            {_percentiles(figures.scoring_ms, 1)}")
+    if CPU:
+        rest = CPU["machine"] - CPU["web"] - CPU["worker"] - CPU["clients"]
+        per = {k: 1000 * v / max(done, 1) for k, v in {**CPU, "postgres+redis+other": rest}.items()}
+        print(
+            "  CPU ms per submission:          "
+            + "  ".join(f"{k} {v:.0f}" for k, v in per.items() if k != "machine")
+            + f"  (machine {per['machine']:.0f})"
+        )
+    if figures.errors:
+        print(f"  errors: {len(figures.errors)}, first: {figures.errors[0]}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    if shutil.which("redis-cli") is None:
+        sys.exit("redis-cli not found: this benchmark needs this machine's Redis")
+    main()
