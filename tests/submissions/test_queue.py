@@ -117,6 +117,19 @@ def test_uploads_are_scored_by_a_worker_through_redis(line: Line) -> None:
     assert all(s["queue_ms"] is not None and s["scoring_ms"] > 0 for s in shown)
 
 
+def test_a_waiting_client_is_answered_as_soon_as_the_worker_is_done(line: Line) -> None:
+    """`?wait=` long polling: one request, answered when the scoring transaction's NOTIFY
+    arrives (long before the 20 s it may wait)."""
+    line.worker.start()
+    wait_for(lambda: line.browser.app.state.done.listening.is_set(), 10, "listening")
+    submission = line.upload()
+    started = time.monotonic()
+    answer = line.browser.get(
+        f"/api/v1/submissions/{submission}", params={"wait": 20}, headers=line.headers
+    )
+    assert answer.json()["status"] == "scored" and time.monotonic() - started < 5
+
+
 def test_a_worker_killed_while_scoring_leaves_it_scored_once(line: Line) -> None:
     """The worker is stopped dead (SIGKILL to it and its pool) between claiming a submission
     and writing its scores; a new worker's sweeper resends it, and it is scored exactly once."""

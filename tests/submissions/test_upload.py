@@ -4,6 +4,7 @@ and who may see a submission. Scoring runs the real task code, in the test's thr
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from datetime import timedelta
 
@@ -261,3 +262,18 @@ def test_scoring_twice_leaves_one_set_of_scores(arena: Arena) -> None:
     arena.session.refresh(row)
     assert row.attempts == 2 and row.scorer_version and row.scorer_version.startswith("mia-arena")
     assert all(np.isfinite(list(s.metrics.values())).all() for s in scores)
+
+
+def test_waiting_for_a_score_answers_once_done_or_when_the_wait_is_over(arena: Arena) -> None:
+    _, headers = arena.participant("ada@example.org")
+    submission = arena.upload(headers, arena.zip("cifar10-weak")).json()["id"]
+    path = f"/api/v1/submissions/{submission}"
+    started = time.monotonic()
+    queued = arena.browser.get(path, params={"wait": 0.3}, headers=headers).json()
+    assert queued["status"] == "queued" and time.monotonic() - started >= 0.3
+    arena.score_sent()
+    started = time.monotonic()
+    scored = arena.browser.get(path, params={"wait": 20}, headers=headers).json()
+    assert scored["status"] == "scored" and time.monotonic() - started < 5
+    too_long = arena.browser.get(path, params={"wait": 31}, headers=headers)
+    assert too_long.status_code == 422
