@@ -22,6 +22,7 @@ from app.core.db import sessions
 from app.core.errors import DomainError, Invalid
 from app.core.jobs import CeleryDispatcher, Dispatcher, ThreadDispatcher
 from app.core.templating import templates
+from app.leaderboard import router as leaderboard_router
 from app.submissions import router as submissions_router
 from app.submissions.notices import DoneListener
 from app.submissions.pipeline import Sweeper, score_submission
@@ -65,6 +66,8 @@ def create_app(
     app.include_router(teams_router.pages)
     app.include_router(submissions_router.pages)
     app.include_router(submissions_router.api)
+    app.include_router(leaderboard_router.pages)
+    app.include_router(leaderboard_router.api)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _invalid_value)

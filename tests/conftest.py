@@ -8,7 +8,12 @@ import pytest
 
 from app.scoring.demo import write_demo_data
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.browser", "tests.fixtures.services"]
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.browser",
+    "tests.fixtures.services",
+    "tests.fixtures.arena",
+]
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,14 @@ def api_user(request: Request, session: SessionDep) -> User:
     return user
 
 
+def maybe_api_user(request: Request, session: SessionDep) -> User | None:
+    """The token's owner when a token is sent (401 if it is not valid); None for anonymous."""
+    if "authorization" not in request.headers:
+        return None
+    return api_user(request, session)
+
+
+MaybeApiUser = Annotated[User | None, Depends(maybe_api_user)]
 MaybeUser = Annotated[User | None, Depends(browser_user)]
 SignedIn = Annotated[User, Depends(signed_in)]
 ApiUser = Annotated[User, Depends(api_user)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,3 +24,5 @@ class Competition(Timestamped, Base):
     terms_md: Mapped[str] = mapped_column(Text, default="")
     requires_approval: Mapped[bool] = mapped_column(default=False)
     points_per_model: Mapped[int] = mapped_column(default=200)
+    # Hidden splits (MICO's final) are shown to everyone from this moment; None: hidden.
+    revealed_at: Mapped[datetime | None]

@@ -27,6 +27,7 @@ from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.ground_truth import GroundTruth as TruthRow
 from app.models.phase import Phase
+from app.models.ranking import Ranking
 from app.models.scenario import Scenario
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
@@ -176,6 +177,11 @@ def _store(
         if submission is None:
             return "skipped"
         session.execute(delete(Score).where(Score.submission_id == submission_id))
+        session.execute(delete(Ranking).where(Ranking.submission_id == submission_id))
+        session.add_all(
+            Ranking(submission_id=submission_id, split=r.split, ranking_score=r.ranking_score)
+            for r in results
+        )
         session.add_all(
             Score(
                 submission_id=submission_id,

@@ -7,8 +7,8 @@ import re
 
 import httpx2 as httpx
 
+from tests.fixtures.arena import Arena
 from tests.fixtures.browser import csrf, register
-from tests.submissions.conftest import Arena
 from tests.submissions.test_upload import _broken
 
 SUBMIT = "/competitions/mico/tracks/cifar10/submit"

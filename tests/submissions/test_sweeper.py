@@ -10,7 +10,7 @@ from sqlalchemy import update
 from app.models.base import utcnow
 from app.models.submission import Submission, SubmissionStatus
 from app.submissions.pipeline import sweep
-from tests.submissions.conftest import Arena
+from tests.fixtures.arena import Arena
 
 
 def _set(arena: Arena, submission_id: int, **values: object) -> None:

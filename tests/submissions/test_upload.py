@@ -23,7 +23,7 @@ from app.scoring.definition import MICO
 from app.scoring.readers import read_submission, read_truth
 from app.scoring.scorer import score_split
 from app.teams import service as teams
-from tests.submissions.conftest import Arena
+from tests.fixtures.arena import Arena
 
 
 def _broken(data: bytes) -> bytes:

@@ -1,0 +1,178 @@
+"""Leaderboards (page, JSON and CSV) and the organizers' reveal of the hidden splits."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+
+from app.auth.dependencies import ApiUser, MaybeApiUser, MaybeUser, SignedIn
+from app.competitions.dependencies import CompetitionDep
+from app.competitions.registrations import ORGANIZING_ROLES
+from app.core.csrf import CSRF_CHECKED
+from app.core.db import SessionDep
+from app.core.templating import templates
+from app.leaderboard import service
+from app.models.track import Track
+from app.submissions.dependencies import TrackDep
+
+pages = APIRouter()
+api = APIRouter(prefix="/api/v1", tags=["leaderboard"])
+Split = Annotated[str, Query(max_length=16, description="dev, or final once revealed")]
+
+
+class EntryOut(BaseModel):
+    """One participant's (or team's) row."""
+
+    rank: int
+    participant: str
+    submission_id: int
+    ranking_score: float
+    submitted_at: str
+    submissions: int
+    scenarios: dict[str, dict[str, float]]
+    revealed_rank: int | None
+
+
+class LeaderboardOut(BaseModel):
+    """A track's ranking on one split."""
+
+    split: str
+    entries: list[EntryOut]
+
+
+@api.get(
+    "/competitions/{slug}/tracks/{track}/leaderboard",
+    response_model=LeaderboardOut,
+    responses={404: {"description": "no such split, or hidden until the organizers reveal it"}},
+)
+def leaderboard_api(
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: MaybeApiUser,
+    split: Split = "dev",
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """The ranking of a track on a split: `?format=csv` downloads the same rows."""
+    service.require_split(session, competition, split, user)
+    entries = service.with_reveal(
+        session, track, split, service.standings(session, competition, track, split)
+    )
+    if format == "csv":
+        return _csv(entries, f"{competition.slug}-{track.name}-{split}.csv")
+    return {"split": split, "entries": [e.to_dict() for e in entries]}
+
+
+def _csv(entries: list[service.Entry], filename: str) -> Response:
+    out = io.StringIO()
+    scenarios = sorted({name for e in entries for name in e.scenarios})
+    writer = csv.writer(out)
+    writer.writerow(
+        ["rank", "participant", "submission_id", "ranking_score", "submitted_at", "submissions"]
+        + [f"{s}:{m}" for s in scenarios for m in service.SHOWN_METRICS]
+    )
+    for e in entries:
+        writer.writerow(
+            [
+                e.rank,
+                _cell(e.participant),
+                e.submission_id,
+                repr(e.ranking_score),
+                e.submitted_at.isoformat(),
+                e.submissions,
+            ]
+            + [
+                repr(e.scenarios.get(s, {}).get(m, ""))
+                for s in scenarios
+                for m in service.SHOWN_METRICS
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _cell(text: str) -> str:
+    """A name a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@pages.get("/competitions/{slug}/tracks/{track}/leaderboard")
+def leaderboard_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: MaybeUser,
+    split: Split = "dev",
+    rows_only: bool = False,
+) -> Response:
+    """The leaderboard; a hidden split says when it appears. `rows_only`: the live refresh."""
+    splits = service.splits_of(session, competition)
+    visible = split in splits and service.may_see(session, competition, split, user)
+    entries = (
+        service.with_reveal(
+            session, track, split, service.standings(session, competition, track, split)
+        )
+        if visible
+        else []
+    )
+    context = {
+        "competition": competition,
+        "track": track,
+        "user": user,
+        "split": split,
+        "splits": [s for s in splits if service.may_see(session, competition, s, user)],
+        "visible": visible,
+        "entries": entries,
+        "scenarios": sorted({n for e in entries for n in e.scenarios}),
+        "organizer": user is not None and user.role in ORGANIZING_ROLES,
+        "hidden_splits": [s for s in splits if service.hidden(session, competition, s)],
+    }
+    name = "leaderboard/_rows.html" if rows_only else "leaderboard/show.html"
+    return templates.TemplateResponse(request, name, context)
+
+
+@pages.post("/competitions/{slug}/reveal", dependencies=CSRF_CHECKED)
+def reveal_page(session: SessionDep, competition: CompetitionDep, user: SignedIn) -> Response:
+    service.reveal(session, competition, user)
+    return RedirectResponse(f"/competitions/{competition.slug}#tracks", status_code=303)
+
+
+@pages.post("/competitions/{slug}/hide", dependencies=CSRF_CHECKED)
+def hide_page(session: SessionDep, competition: CompetitionDep, user: SignedIn) -> Response:
+    service.hide(session, competition, user)
+    return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
+
+
+class RevealOut(BaseModel):
+    """What a reveal showed."""
+
+    competition: str
+    revealed_at: str
+    tracks: dict[str, int]
+
+
+@api.post("/admin/competitions/{slug}/reveal", response_model=RevealOut, tags=["admin"])
+def reveal_api(session: SessionDep, competition: CompetitionDep, user: ApiUser) -> RevealOut:
+    """Show the hidden splits (MICO's final) to everyone, and keep the ranking as revealed."""
+    records = service.reveal(session, competition, user)
+    return RevealOut(
+        competition=competition.slug,
+        revealed_at=records[0].revealed_at.isoformat(),
+        tracks={session.get_one(Track, r.track_id).name: len(r.entries) for r in records},
+    )
+
+
+@api.post("/admin/competitions/{slug}/hide", status_code=204, tags=["admin"])
+def hide_api(session: SessionDep, competition: CompetitionDep, user: ApiUser) -> Response:
+    """Hide the revealed splits again."""
+    service.hide(session, competition, user)
+    return Response(status_code=204)

@@ -1,0 +1,219 @@
+"""Leaderboards: one row per participant or team, their representative submission ranked by its
+ranking score (ties to the earlier submission); which splits anyone may see; the final reveal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from app.competitions.registrations import ORGANIZING_ROLES, require_organizer, tracks_of
+from app.core.errors import Invalid, NotFound
+from app.models.audit import AuditEntry
+from app.models.base import utcnow
+from app.models.competition import Competition
+from app.models.phase import LeaderboardPolicy, Phase
+from app.models.ranking import Ranking
+from app.models.reveal import Reveal
+from app.models.scenario import Scenario
+from app.models.score import Score
+from app.models.submission import Submission, SubmissionStatus
+from app.models.team import Team
+from app.models.track import Track
+from app.models.user import User
+
+SHOWN_METRICS = ("TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_1000", "AUC", "MIA", "accuracy")
+
+
+@dataclass
+class Entry:
+    """A participant's (or team's) row."""
+
+    rank: int
+    participant: str
+    submission_id: int
+    ranking_score: float
+    submitted_at: datetime
+    submissions: int
+    scenarios: dict[str, dict[str, float]] = field(default_factory=dict)
+    revealed_rank: int | None = None  # as shown at the reveal, when one was made
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, for JSON and for the record of a reveal."""
+        return {**asdict(self), "submitted_at": self.submitted_at.isoformat()}
+
+
+def splits_of(session: Session, competition: Competition) -> list[str]:
+    """Every split some phase scores, in the order phases name them."""
+    phases = session.scalars(select(Phase).where(Phase.competition_id == competition.id))
+    return list(dict.fromkeys(split for phase in phases for split in phase.scored_splits))
+
+
+def hidden(session: Session, competition: Competition, split: str) -> bool:
+    """True for a split no phase shows (MICO's final), until the organizers reveal it."""
+    phases = session.scalars(select(Phase).where(Phase.competition_id == competition.id))
+    shown = any(split in phase.shown_splits for phase in phases)
+    return not shown and competition.revealed_at is None
+
+
+def may_see(session: Session, competition: Competition, split: str, user: User | None) -> bool:
+    """Organizers see every split; everyone else the shown and revealed ones."""
+    if user is not None and user.role in ORGANIZING_ROLES:
+        return True
+    return not hidden(session, competition, split)
+
+
+def require_split(
+    session: Session, competition: Competition, split: str, user: User | None
+) -> None:
+    """NotFound for a split that does not exist or may not be seen: the same answer for both."""
+    if split not in splits_of(session, competition) or not may_see(
+        session, competition, split, user
+    ):
+        raise NotFound(f"{competition.title} has no {split} leaderboard to show yet")
+
+
+def _policy(session: Session, competition: Competition, split: str) -> LeaderboardPolicy:
+    """The policy of the latest-starting phase whose submissions this split ranks."""
+    phases = session.scalars(
+        select(Phase).where(Phase.competition_id == competition.id).order_by(Phase.id)
+    ).all()
+    ranked = [p for p in phases if split in p.scored_splits and p.accepts_uploads] or [
+        p for p in phases if split in p.scored_splits
+    ]
+    return ranked[-1].leaderboard_policy if ranked else LeaderboardPolicy.LATEST
+
+
+def standings(session: Session, competition: Competition, track: Track, split: str) -> list[Entry]:
+    """The ranked rows: scored submissions only; one per participant, by the phase's policy."""
+    owner = case((Submission.team_id.is_not(None), -Submission.team_id), else_=Submission.user_id)
+    pick_order: tuple[Any, ...] = (Submission.created_at.desc(), Submission.id.desc())
+    if _policy(session, competition, split) is LeaderboardPolicy.BEST:
+        pick_order = (Ranking.ranking_score.desc(), Submission.created_at, Submission.id)
+    candidates = (
+        select(
+            Submission.id,
+            Submission.user_id,
+            Submission.team_id,
+            Submission.created_at,
+            Ranking.ranking_score,
+            func.row_number().over(partition_by=owner, order_by=pick_order).label("pick"),
+            func.count().over(partition_by=owner).label("n"),
+        )
+        .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
+        .where(Submission.track_id == track.id, Submission.status == SubmissionStatus.SCORED)
+        .subquery()
+    )
+    rows = session.execute(
+        select(candidates)
+        .where(candidates.c.pick == 1)
+        .order_by(candidates.c.ranking_score.desc(), candidates.c.created_at, candidates.c.id)
+    ).all()
+    names = _names(session, rows)
+    entries = [
+        Entry(
+            rank=i,
+            participant=names[row.team_id and -row.team_id or row.user_id],
+            submission_id=row.id,
+            ranking_score=row.ranking_score,
+            submitted_at=row.created_at,
+            submissions=row.n,
+        )
+        for i, row in enumerate(rows, start=1)
+    ]
+    _add_scenarios(session, entries, split)
+    return entries
+
+
+def _names(session: Session, rows: Sequence[Any]) -> dict[int, str]:
+    """Display names keyed as the owner is: a team by minus its id, a user by its id."""
+    team_ids = {row.team_id for row in rows if row.team_id}
+    user_ids = {row.user_id for row in rows if not row.team_id}
+    names: dict[int, str] = {}
+    if team_ids:
+        names |= {
+            -i: n
+            for i, n in session.execute(
+                select(Team.id, Team.name).where(Team.id.in_(team_ids))
+            ).tuples()
+        }
+    if user_ids:
+        names |= dict(
+            session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids)))
+            .tuples()
+            .all()
+        )
+    return names
+
+
+def _add_scenarios(session: Session, entries: list[Entry], split: str) -> None:
+    by_submission = {entry.submission_id: entry for entry in entries}
+    if not by_submission:
+        return
+    rows = session.execute(
+        select(Score.submission_id, Scenario.name, Score.metrics)
+        .join(Scenario, Scenario.id == Score.scenario_id)
+        .where(Score.submission_id.in_(list(by_submission)), Score.split == split)
+        .order_by(Scenario.name)
+    ).tuples()
+    for submission_id, name, metrics in rows:
+        by_submission[submission_id].scenarios[name] = {k: metrics[k] for k in SHOWN_METRICS}
+
+
+def with_reveal(session: Session, track: Track, split: str, entries: list[Entry]) -> list[Entry]:
+    """Mark each row with its rank at the last reveal, so a later change shows as one."""
+    record = session.scalar(
+        select(Reveal)
+        .where(Reveal.track_id == track.id, Reveal.split == split)
+        .order_by(Reveal.id.desc())
+    )
+    if record is not None:
+        then = {e["participant"]: e["rank"] for e in record.entries}
+        for entry in entries:
+            entry.revealed_rank = then.get(entry.participant)
+    return entries
+
+
+def reveal(session: Session, competition: Competition, organizer: User) -> list[Reveal]:
+    """Show every hidden split to everyone, and keep each track's ranking as revealed."""
+    require_organizer(organizer)
+    hidden_splits = [s for s in splits_of(session, competition) if hidden(session, competition, s)]
+    if not hidden_splits:
+        raise Invalid(f"{competition.title} has nothing hidden to reveal")
+    now = utcnow()
+    records = [
+        Reveal(
+            competition_id=competition.id,
+            track_id=track.id,
+            split=split,
+            revealed_at=now,
+            revealed_by=organizer.id,
+            entries=[e.to_dict() for e in standings(session, competition, track, split)],
+        )
+        for track in tracks_of(session, competition)
+        for split in hidden_splits
+    ]
+    competition.revealed_at = now
+    session.add_all(records)
+    _audit(session, competition, organizer, "leaderboard.reveal", {"splits": hidden_splits})
+    return records
+
+
+def hide(session: Session, competition: Competition, organizer: User) -> None:
+    """Hide the revealed splits again (the records of the reveal stay)."""
+    require_organizer(organizer)
+    competition.revealed_at = None
+    _audit(session, competition, organizer, "leaderboard.hide", {})
+
+
+def _audit(
+    session: Session, competition: Competition, actor: User, action: str, detail: dict[str, Any]
+) -> None:
+    session.add(
+        AuditEntry(actor_id=actor.id, competition_id=competition.id, action=action, detail=detail)
+    )
+    session.flush()

@@ -1,0 +1,144 @@
+"""Leaderboards from demo ground truth: the ranking the scores say, one row per participant by
+the phase's policy, failed submissions absent, final hidden until an organizer reveals it."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select, update
+
+from app.models.phase import Phase
+from app.models.reveal import Reveal
+from app.models.submission import Submission
+from app.models.user import Role
+from app.teams import service as teams
+from tests.fixtures.arena import Arena
+
+BOARD = "/api/v1/competitions/mico/tracks/cifar10/leaderboard"
+
+
+def _scored(arena: Arena, headers: dict[str, str], attack: str) -> dict[str, object]:
+    submission = arena.upload(headers, arena.zip(f"cifar10-{attack}")).json()["id"]
+    assert arena.score_sent() == ["scored"]
+    shown: dict[str, object] = arena.browser.get(
+        f"/api/v1/submissions/{submission}", headers=headers
+    ).json()
+    return shown
+
+
+def _board(arena: Arena, split: str = "dev", **headers: str) -> list[dict[str, object]]:
+    answer = arena.browser.get(BOARD, params={"split": split}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    entries: list[dict[str, object]] = answer.json()["entries"]
+    return entries
+
+
+def test_the_ranking_is_the_one_the_scores_say_and_failures_are_absent(arena: Arena) -> None:
+    scores = {}
+    for name, attack in [("dan", "random"), ("ada", "strong"), ("carl", "weak"), ("bob", "medium")]:
+        _, headers = arena.participant(f"{name}@example.org")
+        scores[name] = _scored(arena, headers, attack)
+    _, eve = arena.participant("eve@example.org")
+    failed = arena.upload(eve, arena.zip("cifar10-strong")).json()["id"]
+    arena.session.execute(update(Submission).where(Submission.id == failed).values(status="failed"))
+    arena.session.commit()
+    arena.sent.clear()
+
+    entries = _board(arena)
+    assert [e["participant"] for e in entries] == ["ada", "bob", "carl", "dan"]
+    assert [e["rank"] for e in entries] == [1, 2, 3, 4]
+    for entry in entries:
+        shown = scores[str(entry["participant"])]
+        assert entry["submission_id"] == shown["id"]
+        assert entry["ranking_score"] == shown["scores"]["dev"]["ranking_score"]  # type: ignore[index]
+        hi = entry["scenarios"]["cifar10_hi"]  # type: ignore[index]
+        assert (
+            hi["TPR_FPR_1000"] == shown["scores"]["dev"]["scenarios"]["cifar10_hi"]["TPR_FPR_1000"]
+        )  # type: ignore[index]
+
+
+def test_latest_or_best_represents_a_participant_and_ties_go_to_the_earlier(arena: Arena) -> None:
+    _, ada = arena.participant("ada@example.org")
+    strong = _scored(arena, ada, "strong")
+    weak = _scored(arena, ada, "weak")
+    _, bob = arena.participant("bob@example.org")
+    bob_weak = _scored(arena, bob, "weak")
+
+    latest = _board(arena)  # MICO's rule: the latest submission counts
+    assert [(e["participant"], e["submission_id"]) for e in latest] == [
+        ("ada", weak["id"]),  # the same zip as bob's, submitted earlier
+        ("bob", bob_weak["id"]),
+    ]
+    assert (
+        latest[0]["ranking_score"] == latest[1]["ranking_score"] and latest[0]["submissions"] == 2
+    )
+
+    arena.session.execute(update(Phase).values(leaderboard_policy="best"))
+    arena.session.commit()
+    best = _board(arena)
+    assert [(e["participant"], e["submission_id"]) for e in best] == [
+        ("ada", strong["id"]),
+        ("bob", bob_weak["id"]),
+    ]
+
+
+def test_a_team_is_one_row_under_its_name(arena: Arena) -> None:
+    ada, ada_headers = arena.participant("ada@example.org")
+    bob, bob_headers = arena.participant("bob@example.org")
+    team = teams.create_team(arena.session, ada, "=Shadow Models")
+    teams.join_team(arena.session, bob, team.invite_code)
+    arena.session.commit()
+    _scored(arena, ada_headers, "weak")
+    last = _scored(arena, bob_headers, "medium")
+    entries = _board(arena)
+    assert [(e["participant"], e["submission_id"], e["submissions"]) for e in entries] == [
+        ("=Shadow Models", last["id"], 2)
+    ]
+    table = arena.browser.get(BOARD, params={"format": "csv"})
+    rows = list(csv.reader(io.StringIO(table.text)))
+    assert table.headers["content-type"].startswith("text/csv")
+    assert rows[0][:4] == ["rank", "participant", "submission_id", "ranking_score"]
+    assert rows[1][1] == "'=Shadow Models"  # never a spreadsheet formula
+    assert float(rows[1][3]) == entries[0]["ranking_score"]
+
+
+def test_final_stays_hidden_until_an_organizer_reveals_it_then_is_kept(arena: Arena) -> None:
+    _, ada = arena.participant("ada@example.org")
+    _, bob = arena.participant("bob@example.org")
+    _scored(arena, ada, "strong")
+    _scored(arena, bob, "weak")
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+
+    for headers in ({}, ada):
+        hidden = arena.browser.get(BOARD, params={"split": "final"}, headers=headers)
+        assert hidden.status_code == 404 and "final" in hidden.json()["detail"]
+        csv_too = arena.browser.get(
+            BOARD, params={"split": "final", "format": "csv"}, headers=headers
+        )
+        assert csv_too.status_code == 404
+    page = arena.browser.get("/competitions/mico/tracks/cifar10/leaderboard?split=final")
+    assert "appears here when the organizers reveal it" in page.text and "ada" not in page.text
+    assert [e["participant"] for e in _board(arena, "final", **organizer)] == ["ada", "bob"]
+
+    reveal = "/api/v1/admin/competitions/mico/reveal"
+    assert arena.browser.post(reveal, headers=ada).status_code == 403
+    assert arena.browser.post(reveal).status_code == 401
+    answer = arena.browser.post(reveal, headers=organizer)
+    assert answer.status_code == 200 and answer.json()["tracks"] == {"cifar10": 2, "ddp": 0}
+    shown = _board(arena, "final")
+    assert [e["participant"] for e in shown] == ["ada", "bob"]
+    assert [e["revealed_rank"] for e in shown] == [1, 2]
+    record = arena.session.scalars(select(Reveal).where(Reveal.split == "final")).all()
+    assert {len(r.entries) for r in record} == {2, 0}
+    assert arena.browser.post(reveal, headers=organizer).status_code == 422  # nothing hidden
+
+    # A later change shows as a change against the revealed ranking.
+    _scored(arena, bob, "strong")
+    _scored(arena, ada, "random")
+    moved = {e["participant"]: (e["rank"], e["revealed_rank"]) for e in _board(arena, "final")}
+    assert moved == {"bob": (1, 2), "ada": (2, 1)}
+    assert (
+        "(was 2)"
+        in arena.browser.get("/competitions/mico/tracks/cifar10/leaderboard?split=final").text
+    )
