@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import BaseModel
 
 from app.auth.dependencies import ApiUser, MaybeApiUser, MaybeUser, SignedIn
 from app.competitions.dependencies import CompetitionDep
 from app.competitions.registrations import ORGANIZING_ROLES
+from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.templating import templates
@@ -124,7 +126,7 @@ def leaderboard_page(
         if visible
         else []
     )
-    context = {
+    context: dict[str, Any] = {
         "competition": competition,
         "track": track,
         "user": user,
@@ -136,8 +138,23 @@ def leaderboard_page(
         "organizer": user is not None and user.role in ORGANIZING_ROLES,
         "hidden_splits": [s for s in splits if service.hidden(session, competition, s)],
     }
+    if visible and not rows_only:
+        context["charts"] = _overlays(service.top_rocs(session, entries, split))
     name = "leaderboard/_rows.html" if rows_only else "leaderboard/show.html"
     return templates.TemplateResponse(request, name, context)
+
+
+def _overlays(rocs: dict[str, list[tuple[str, dict[str, list[float]]]]]) -> dict[str, Any]:
+    """Per scenario, the top five's ROC curves as SVG, linear and log-log."""
+    charts = {}
+    for scenario, leaders in rocs.items():
+        curves = [Curve(who, roc["fpr"], roc["tpr"]) for who, roc in leaders]
+        title = f"{scenario}: top {len(curves)}"
+        charts[scenario] = [
+            Markup(roc_svg(curves, scale="linear", title=f"{title}, linear")),
+            Markup(roc_svg(curves, scale="loglog", title=f"{title}, log-log")),
+        ]
+    return charts
 
 
 @pages.post("/competitions/{slug}/reveal", dependencies=CSRF_CHECKED)

@@ -217,3 +217,25 @@ def _audit(
         AuditEntry(actor_id=actor.id, competition_id=competition.id, action=action, detail=detail)
     )
     session.flush()
+
+
+def top_rocs(
+    session: Session, entries: list[Entry], split: str, top: int = 5
+) -> dict[str, list[tuple[str, dict[str, list[float]]]]]:
+    """Per scenario, the ROC curves of the first `top` rows: (participant, curve), in rank order."""
+    leaders = {entry.submission_id: entry.participant for entry in entries[:top]}
+    if not leaders:
+        return {}
+    rows = session.execute(
+        select(Score.submission_id, Scenario.name, Score.roc)
+        .join(Scenario, Scenario.id == Score.scenario_id)
+        .where(Score.submission_id.in_(list(leaders)), Score.split == split)
+        .order_by(Scenario.name)
+    ).tuples()
+    order = list(leaders)
+    curves: dict[str, list[tuple[int, str, dict[str, list[float]]]]] = {}
+    for submission_id, name, roc in rows:
+        curves.setdefault(name, []).append(
+            (order.index(submission_id), leaders[submission_id], roc)
+        )
+    return {name: [(who, roc) for _, who, roc in sorted(c)] for name, c in curves.items()}

@@ -47,6 +47,9 @@ def test_the_ranking_is_the_one_the_scores_say_and_failures_are_absent(arena: Ar
 
     entries = _board(arena)
     assert [e["participant"] for e in entries] == ["ada", "bob", "carl", "dan"]
+    page = arena.browser.get("/competitions/mico/tracks/cifar10/leaderboard").text
+    assert page.index(">ada<") < page.index(">bob<") < page.index(">carl<")
+    assert page.count('role="img"') == 6 and "cifar10_hi: top 4, log-log" in page
     assert [e["rank"] for e in entries] == [1, 2, 3, 4]
     for entry in entries:
         shown = scores[str(entry["participant"])]
