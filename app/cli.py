@@ -399,3 +399,48 @@ def sweeper() -> None:
     )
     click.echo(f"sweeping every {settings.sweep_interval_seconds} s (Ctrl-C to stop)")
     loop.run()
+
+
+@main.group()
+def submissions() -> None:
+    """Submissions on DATABASE_URL."""
+
+
+@submissions.command("rescore")
+@click.argument("slug")
+@click.option("--track", help="Only this track.")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Every submission, not only those that failed because of the server.",
+)
+def submissions_rescore(slug: str, track: str | None, everything: bool) -> None:
+    """Queue a competition's submissions to be scored again (after new ground truth, say)."""
+    from sqlalchemy import select
+
+    from app.competitions.registrations import competition_by_slug, tracks_of
+    from app.core.config import get_settings
+    from app.core.db import sessions
+    from app.core.jobs import CeleryDispatcher, ThreadDispatcher
+    from app.models.submission import Submission, SubmissionStatus
+    from app.submissions.pipeline import rescore, score_submission
+
+    settings = get_settings()
+    dispatcher = (
+        CeleryDispatcher(settings.redis_url)
+        if settings.redis_url
+        else ThreadDispatcher(partial(score_submission, sessions()), 2)
+    )
+    with _database() as session:
+        competition = competition_by_slug(session, slug)
+        track_ids = [t.id for t in tracks_of(session, competition) if track in (None, t.name)]
+        query = select(Submission).where(Submission.track_id.in_(track_ids))
+        if not everything:
+            query = query.where(
+                Submission.status == SubmissionStatus.FAILED, Submission.server_fault.is_(True)
+            )
+        ids = rescore(session, dispatcher.send, list(session.scalars(query)))
+    dispatcher.close()
+    where = "sent to the workers" if settings.redis_url else "scored"
+    click.echo(f"{len(ids)} submissions of {slug} queued again and {where}")

@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -19,7 +19,7 @@ from app.auth.dependencies import LoginRequired
 from app.competitions import router as competitions_router
 from app.core.config import Settings, get_settings
 from app.core.db import sessions
-from app.core.errors import DomainError, Invalid
+from app.core.errors import DomainError, Invalid, Unavailable
 from app.core.jobs import CeleryDispatcher, Dispatcher, ThreadDispatcher
 from app.core.templating import templates
 from app.leaderboard import router as leaderboard_router
@@ -71,6 +71,7 @@ def create_app(
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _invalid_value)
+    app.add_exception_handler(PoolTimeout, _busy)
     return app
 
 
@@ -81,7 +82,8 @@ def _dispatcher(settings: Settings, factory: Callable[[], Session]) -> Dispatche
     """Celery through Redis when REDIS_URL is set; otherwise threads of this process."""
     if settings.redis_url:
         return CeleryDispatcher(settings.redis_url)
-    return ThreadDispatcher(partial(score_submission, factory), settings.embedded_scorer_threads)
+    run = partial(score_submission, factory, attempts=settings.scoring_attempts)
+    return ThreadDispatcher(run, settings.embedded_scorer_threads)
 
 
 @asynccontextmanager
@@ -118,10 +120,23 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
     """A form with a missing or malformed field: JSON for the API, the error page otherwise."""
     assert isinstance(exc, RequestValidationError)
     if request.url.path.startswith("/api/"):
-        return await request_validation_exception_handler(request, exc)
+        # Without the offending input: a file sent as a plain field would come back whole.
+        errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, 422)
     fields = ", ".join(str(e["loc"][-1]) for e in exc.errors())
     return await _domain_error(
         request, Invalid(f"the form is missing or has a bad value: {fields}")
+    )
+
+
+async def _busy(request: Request, exc: Exception) -> Response:
+    """Every database connection taken for too long: a 503 to retry, not a 500."""
+    return await _domain_error(
+        request,
+        Unavailable(
+            "the server is too busy right now; try again in a few seconds",
+            headers={"Retry-After": "5"},
+        ),
     )
 
 

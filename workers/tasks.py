@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
+from app.core.config import get_settings
 from app.core.db import sessions
 from app.core.jobs import SCORE_TASK
 from app.submissions.pipeline import score_submission
@@ -23,4 +24,4 @@ TRANSIENT = (OperationalError, InterfaceError, DisconnectionError)
 )
 def score(submission_id: int) -> str:
     """Score one submission: `scored`, `failed`, or `skipped` when already done."""
-    return score_submission(sessions(), submission_id)
+    return score_submission(sessions(), submission_id, get_settings().scoring_attempts)

@@ -27,6 +27,10 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(
         url,
         pool_pre_ping=True,
+        # As many connections as the threads that may ask for one (anyio's 40), so that
+        # requests waiting for a thread never hold up requests waiting for a connection.
+        pool_size=10,
+        max_overflow=30,
         hide_parameters=True,
         # Scores' metrics and ROC curves are JSON: orjson writes and reads them ~10x faster.
         json_serializer=_json_text,

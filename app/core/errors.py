@@ -55,3 +55,9 @@ class TooMany(DomainError):
     """A submission limit is reached; `Retry-After` says when it resets."""
 
     status_code = 429
+
+
+class Unavailable(DomainError):
+    """The server cannot take the request now; `Retry-After` says when to try again."""
+
+    status_code = 503

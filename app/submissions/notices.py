@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 CHANNEL = "mia_submission_done"
-POLL_STEP = 0.05  # seconds between checks when nothing notifies
+POLL_STEP = 0.05  # seconds before the first check again when nothing notifies
+MAX_POLL_STEP = 1.0
+MAX_WAITERS = 500  # requests of one process waiting at once; more are answered at once
 
 
 def notify_done(session: Session, submission_id: int) -> None:
@@ -36,6 +38,7 @@ class DoneListener:
         self._dsn = url.render_as_string(hide_password=False)
         self._waiters: defaultdict[int, set[asyncio.Event]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
+        self._count = 0
         self.listening = asyncio.Event()
 
     def start(self) -> None:
@@ -51,8 +54,12 @@ class DoneListener:
     ) -> None:
         """Until `is_done` or `timeout`: registered first, then checked, so no notice is
         missed; polled as well while the listening connection is down."""
+        if self._count >= MAX_WAITERS:  # too many waiting already: answer now, unwaited
+            return
         event = asyncio.Event()
         self._waiters[submission_id].add(event)
+        self._count += 1
+        poll = POLL_STEP
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
@@ -60,13 +67,15 @@ class DoneListener:
                 left = deadline - loop.time()
                 if left <= 0:
                     return
-                step = left if self.listening.is_set() else min(left, POLL_STEP)
+                step = left if self.listening.is_set() else min(left, poll)
+                poll = min(poll * 1.5, MAX_POLL_STEP)  # polling backs off to once a second
                 try:
                     await asyncio.wait_for(event.wait(), step)
                 except TimeoutError:
                     continue
                 event.clear()
         finally:
+            self._count -= 1
             self._waiters[submission_id].discard(event)
             if not self._waiters[submission_id]:
                 del self._waiters[submission_id]

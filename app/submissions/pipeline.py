@@ -65,11 +65,11 @@ class Job:
     competition: Competition
 
 
-def score_submission(factory: SessionFactory, submission_id: int) -> str:
+def score_submission(factory: SessionFactory, submission_id: int, attempts: int = 5) -> str:
     """Score one submission on every split its phase scores: `scored`, `failed` or `skipped`."""
     try:
         with committing(factory()) as session:
-            job = _claim(session, submission_id)
+            job = _claim(session, submission_id, attempts)
         if job is None:
             return "skipped"
         started = perf_counter()
@@ -84,12 +84,17 @@ def score_submission(factory: SessionFactory, submission_id: int) -> str:
     return _store(factory, submission_id, results, job.scenario_ids, elapsed)
 
 
-def _claim(session: Session, submission_id: int) -> Job | None:
-    """Mark the submission as being scored and read what scoring it needs, unless it is
-    already scored or failed (then None)."""
+def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
+    """Mark a queued submission as being scored and read what scoring it needs; None when it
+    is not queued (being scored, or done: a duplicate message) or out of attempts (then it
+    fails as the server's fault: a zip that kills its worker cannot loop for ever)."""
     claimed = session.execute(
         update(Submission)
-        .where(Submission.id == submission_id, Submission.status.in_(ACTIVE))
+        .where(
+            Submission.id == submission_id,
+            Submission.status == SubmissionStatus.QUEUED,
+            Submission.attempts < attempts,
+        )
         .values(
             status=SubmissionStatus.SCORING,
             attempts=Submission.attempts + 1,
@@ -97,6 +102,14 @@ def _claim(session: Session, submission_id: int) -> Job | None:
         )
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
+        spent = session.scalar(
+            select(Submission)
+            .where(Submission.id == submission_id, Submission.status == SubmissionStatus.QUEUED)
+            .with_for_update()
+        )
+        if spent is not None:
+            _give_up(spent, attempts)
+            notify_done(session, submission_id)
         return None
     track, phase, competition = session.execute(
         select(Track, Phase, Competition)
@@ -151,7 +164,7 @@ def _truth(session: Session, track: Track, splits: list[str]) -> tuple[GroundTru
         raise MissingTruth(
             "the organizers have not stored the ground truth of "
             + ", ".join(missing)
-            + "; this does not count against your limits, and it will be scored once they do"
+            + "; this does not count against your limits, and they can rescore it once they do"
         )
     return GroundTruth(labels=labels, tracks=(track.name,)), scenarios
 
@@ -305,3 +318,20 @@ class Sweeper(threading.Thread):
                 sweep(*self._args, stuck_after=self._stuck_after, attempts=self._attempts)
             except Exception:  # the database may be away for a while: try again next time
                 log.exception("the sweep failed; trying again in %s s", self._every)
+
+
+def rescore(
+    session: Session,
+    send: Callable[[int], None],
+    submissions: list[Submission],
+) -> list[int]:
+    """Queue submissions to be scored again (their scores replaced when done); sent once
+    committed. Their attempts start again."""
+    ids = []
+    for submission in submissions:
+        submission.status, submission.error = SubmissionStatus.QUEUED, None
+        submission.server_fault, submission.attempts = False, 0
+        submission.queued_at = utcnow()
+        ids.append(submission.id)
+    jobs.after_commit(session, partial(_send_each, send, ids))
+    return ids

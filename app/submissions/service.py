@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.competitions.registrations import ORGANIZING_ROLES, registration_of, tracks_of
@@ -21,6 +21,7 @@ from app.models.scenario import Scenario
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
 from app.models.team import Team
+from app.models.team_member import TeamMember
 from app.models.track import Track
 from app.models.user import User
 from app.scoring.problems import InvalidInput
@@ -28,6 +29,7 @@ from app.scoring.readers import read_submission
 from app.teams.service import team_of
 
 MAX_DESCRIPTION = 2000
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one is simply not there
 _REFUSED = {
     RegistrationStatus.PENDING: "your registration to {title} waits for an organizer's approval",
     RegistrationStatus.REJECTED: "your registration to {title} was not approved",
@@ -102,8 +104,13 @@ def open_phase(session: Session, competition: Competition, now: datetime) -> Pha
 def allowance(
     session: Session, phase: Phase, user: User, team: Team | None, now: datetime
 ) -> Allowance:
-    """Submissions counted against the limits: all but those the server failed."""
-    owner = Submission.team_id == team.id if team else Submission.user_id == user.id
+    """Submissions counted against the limits: all but those the server failed. A team's
+    count holds its members' own submissions too, and a participant's their team ones, so
+    that making, joining or leaving a team never starts the count again."""
+    owner = Submission.user_id == user.id
+    if team is not None:
+        members = select(TeamMember.user_id).where(TeamMember.team_id == team.id)
+        owner = or_(Submission.team_id == team.id, Submission.user_id.in_(members))
     day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     total, today = session.execute(
         select(
@@ -155,6 +162,8 @@ def submit(
 
 def _description(text: str) -> str:
     text = text.strip()
+    if "\x00" in text:
+        raise Invalid("the description holds a NUL character; remove it")
     if len(text) > MAX_DESCRIPTION:
         raise Invalid(f"the description is {len(text)} characters; at most {MAX_DESCRIPTION}")
     return text
@@ -189,12 +198,12 @@ def _lock_owner(session: Session, registration: Registration, user: User) -> Tea
     """Lock the row that owns the count (the team's, or the registration), so that two
     uploads at once cannot both take the last one left. The user's team, if any."""
     team = team_of(session, user)
-    if team is not None:
-        session.scalar(select(Team.id).where(Team.id == team.id).with_for_update())
+    row = (Team, team.id) if team is not None else (Registration, registration.id)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE; a write takes its database lock until the commit.
+        session.execute(update(row[0]).where(row[0].id == row[1]).values(id=row[1]))
     else:
-        session.scalar(
-            select(Registration.id).where(Registration.id == registration.id).with_for_update()
-        )
+        session.scalar(select(row[0].id).where(row[0].id == row[1]).with_for_update())
     return team
 
 
@@ -223,7 +232,8 @@ def duration(seconds: int) -> str:
 def visible_submission(session: Session, submission_id: int, user: User) -> Submission:
     """A submission its owner, the owner's team or an organizer asks for; NotFound to anyone
     else, exactly as for one that does not exist."""
-    submission = session.get(Submission, submission_id)
+    in_range = 1 <= submission_id <= MAX_ID
+    submission = session.get(Submission, submission_id) if in_range else None
     if submission is None or not _may_see(session, submission, user):
         raise NotFound(f"there is no submission {submission_id}")
     return submission
@@ -245,9 +255,11 @@ def status_of(factory: Callable[[], Session], submission_id: int) -> SubmissionS
 def own_submissions(
     session: Session, track: Track, user: User, *, limit: int, offset: int
 ) -> tuple[list[Submission], int]:
-    """The user's (or their team's) submissions to a track, newest first, and how many."""
+    """The user's own and their team's submissions to a track, newest first, and how many."""
     team = team_of(session, user)
-    owner = Submission.team_id == team.id if team else Submission.user_id == user.id
+    owner = Submission.user_id == user.id
+    if team is not None:
+        owner = or_(owner, Submission.team_id == team.id)
     where = (owner, Submission.track_id == track.id)
     total = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
     rows = session.scalars(

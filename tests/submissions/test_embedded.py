@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth
@@ -19,6 +19,7 @@ from app.core.config import Settings
 from app.core.db import committing, sessions
 from app.main import create_app
 from app.models.base import utcnow
+from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
 from app.models.user import Role
 from tests.fixtures.browser import PASSWORD
@@ -77,10 +78,14 @@ def test_the_embedded_sweeper_scores_what_a_crash_left_queued(
         files={"file": ("p.zip", data, "application/zip")},
     ).json()["id"]
     wait_for(lambda: _status(engine, submission) is SubmissionStatus.SCORED, 20, "scored")
+    # As a crash between storing and sending leaves it: queued, with no task on its way.
     with committing(Session(engine)) as session:
+        session.execute(delete(Score).where(Score.submission_id == submission))
         session.execute(
             update(Submission)
             .where(Submission.id == submission)
-            .values(status="scoring", scoring_started_at=utcnow() - timedelta(minutes=5))
+            .values(status="queued", attempts=0, queued_at=utcnow() - timedelta(minutes=5))
         )
     wait_for(lambda: _status(engine, submission) is SubmissionStatus.SCORED, 20, "re-scored")
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).where(Score.submission_id == submission)) == 6
