@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from app.competitions import audit
 from app.competitions.registrations import ORGANIZING_ROLES, require_organizer, tracks_of
 from app.core.errors import Invalid, NotFound
-from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.phase import LeaderboardPolicy, Phase
@@ -199,7 +199,7 @@ def reveal(session: Session, competition: Competition, organizer: User) -> list[
     ]
     competition.revealed_at = now
     session.add_all(records)
-    _audit(session, competition, organizer, "leaderboard.reveal", {"splits": hidden_splits})
+    audit.record(session, competition, organizer, "leaderboard.reveal", {"splits": hidden_splits})
     return records
 
 
@@ -207,16 +207,7 @@ def hide(session: Session, competition: Competition, organizer: User) -> None:
     """Hide the revealed splits again (the records of the reveal stay)."""
     require_organizer(organizer)
     competition.revealed_at = None
-    _audit(session, competition, organizer, "leaderboard.hide", {})
-
-
-def _audit(
-    session: Session, competition: Competition, actor: User, action: str, detail: dict[str, Any]
-) -> None:
-    session.add(
-        AuditEntry(actor_id=actor.id, competition_id=competition.id, action=action, detail=detail)
-    )
-    session.flush()
+    audit.record(session, competition, organizer, "leaderboard.hide", {})
 
 
 def top_rocs(

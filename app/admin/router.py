@@ -1,0 +1,209 @@
+"""Organizers' pages and API for a competition's phases (organizers only; 403 for others)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from app.admin import service
+from app.admin.service import PhaseChange
+from app.auth.dependencies import ApiUser, SignedIn
+from app.competitions.dependencies import CompetitionDep
+from app.competitions.registrations import require_organizer
+from app.core.csrf import CSRF_CHECKED
+from app.core.db import SessionDep
+from app.core.errors import DomainError, Invalid
+from app.core.templating import templates
+from app.models.phase import LeaderboardPolicy, Phase
+from app.models.user import User
+
+
+def organizer_page(user: SignedIn) -> User:
+    """The signed-in organizer; 403 for anyone else."""
+    require_organizer(user)
+    return user
+
+
+def organizer_api(user: ApiUser) -> User:
+    """The token's organizer; 403 for anyone else."""
+    require_organizer(user)
+    return user
+
+
+Organizer = Annotated[User, Depends(organizer_page)]
+ApiOrganizer = Annotated[User, Depends(organizer_api)]
+pages = APIRouter(prefix="/competitions/{slug}/admin")
+api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
+
+
+class PhaseOut(BaseModel):
+    """A phase as organizers see it."""
+
+    id: int
+    name: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    accepts_uploads: bool
+    scored_splits: list[str]
+    shown_splits: list[str]
+    max_per_day: int
+    max_total: int
+    leaderboard_policy: LeaderboardPolicy
+
+
+class PhaseIn(BaseModel):
+    """Settings to change; the ones left out stay as they are."""
+
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    no_end: bool = Field(False, description="remove the phase's end date")
+    accepts_uploads: bool | None = None
+    max_per_day: int | None = Field(None, ge=0, le=1_000_000)
+    max_total: int | None = Field(None, ge=0, le=1_000_000)
+    leaderboard_policy: LeaderboardPolicy | None = None
+
+
+def _out(phase: Phase) -> PhaseOut:
+    return PhaseOut.model_validate(phase, from_attributes=True)
+
+
+@api.get("/phases", response_model=list[PhaseOut])
+def phases_api(session: SessionDep, competition: CompetitionDep, _: ApiOrganizer) -> Any:
+    """The competition's phases."""
+    return [_out(p) for p in service.phases_of(session, competition)]
+
+
+@api.post("/phases/{phase_id}", response_model=PhaseOut)
+def change_api(
+    phase_id: int,
+    body: PhaseIn,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: ApiOrganizer,
+) -> Any:
+    """Change a phase's dates (UTC), limits or leaderboard policy."""
+    phase = service.phase_of(session, competition, phase_id)
+    change = PhaseChange(
+        starts_at=_utc(body.starts_at),
+        ends_at=_utc(body.ends_at),
+        clear_end=body.no_end,
+        accepts_uploads=body.accepts_uploads,
+        max_per_day=body.max_per_day,
+        max_total=body.max_total,
+        leaderboard_policy=body.leaderboard_policy,
+    )
+    return _out(service.change_phase(session, competition, user, phase, change))
+
+
+@api.post("/phases/{phase_id}/{action}", response_model=PhaseOut)
+def open_close_api(
+    phase_id: int,
+    action: str,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: ApiOrganizer,
+) -> Any:
+    """`open` starts the phase now and ends the running one; `close` ends it now."""
+    phase = service.phase_of(session, competition, phase_id)
+    return _out(_open_or_close(session, competition, user, phase, action))
+
+
+def _open_or_close(
+    session: SessionDep, competition: CompetitionDep, user: User, phase: Phase, action: str
+) -> Phase:
+    if action == "open":
+        return service.open_now(session, competition, user, phase)
+    if action == "close":
+        return service.close_now(session, competition, user, phase)
+    raise Invalid(f"'{action}' is not an action on a phase: open or close")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Dates without a zone are taken as UTC, as the pages show them."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: User,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    context = {
+        "competition": competition,
+        "user": user,
+        "phases": service.phases_of(session, competition),
+        **extra,
+    }
+    return templates.TemplateResponse(request, "admin/phases.html", context, status_code=status)
+
+
+@pages.get("/phases")
+def phases_page(
+    request: Request, session: SessionDep, competition: CompetitionDep, user: Organizer
+) -> Response:
+    return _page(request, session, competition, user)
+
+
+@pages.post("/phases/{phase_id}", dependencies=CSRF_CHECKED)
+def change_page(
+    request: Request,
+    phase_id: int,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: Organizer,
+    starts_at: Annotated[str, Form()] = "",
+    ends_at: Annotated[str, Form()] = "",
+    accepts_uploads: Annotated[bool, Form()] = False,
+    max_per_day: Annotated[int, Form(ge=0, le=1_000_000)] = 0,
+    max_total: Annotated[int, Form(ge=0, le=1_000_000)] = 0,
+    leaderboard_policy: Annotated[LeaderboardPolicy, Form()] = LeaderboardPolicy.LATEST,
+) -> Response:
+    """The phase form: empty dates mean "not set" (no start yet, or no end)."""
+    try:
+        phase = service.phase_of(session, competition, phase_id)
+        change = PhaseChange(
+            starts_at=_date(starts_at),
+            ends_at=_date(ends_at),
+            clear_end=not ends_at.strip(),
+            accepts_uploads=accepts_uploads,
+            max_per_day=max_per_day,
+            max_total=max_total,
+            leaderboard_policy=leaderboard_policy,
+        )
+        service.change_phase(session, competition, user, phase, change)
+    except DomainError as exc:
+        session.rollback()
+        return _page(request, session, competition, user, exc.status_code, error=exc.message)
+    return RedirectResponse(f"/competitions/{competition.slug}/admin/phases", status_code=303)
+
+
+def _date(text: str) -> datetime | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return _utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise Invalid(f"'{text[:40]}' is not a date: write 2026-12-01 12:00 (UTC)") from None
+
+
+@pages.post("/phases/{phase_id}/{action}", dependencies=CSRF_CHECKED)
+def open_close_page(
+    phase_id: int,
+    action: str,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: Organizer,
+) -> Response:
+    phase = service.phase_of(session, competition, phase_id)
+    _open_or_close(session, competition, user, phase, action)
+    return RedirectResponse(f"/competitions/{competition.slug}/admin/phases", status_code=303)

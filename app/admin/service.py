@@ -1,0 +1,102 @@
+"""What organizers change in a running competition: its phases (dates, limits, policy; open
+and close now). Every change is written to the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.competitions import audit
+from app.competitions.registrations import require_organizer
+from app.core.errors import Invalid, NotFound
+from app.models.base import utcnow
+from app.models.competition import Competition
+from app.models.phase import LeaderboardPolicy, Phase
+from app.models.user import User
+
+
+@dataclass(frozen=True)
+class PhaseChange:
+    """The settings of a phase an organizer may change; None leaves one as it is."""
+
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    accepts_uploads: bool | None = None
+    max_per_day: int | None = None
+    max_total: int | None = None
+    leaderboard_policy: LeaderboardPolicy | None = None
+    clear_end: bool = False  # ends_at None means "no end": say so explicitly
+
+
+def phases_of(session: Session, competition: Competition) -> list[Phase]:
+    """The competition's phases, in the order they were made."""
+    return list(
+        session.scalars(
+            select(Phase).where(Phase.competition_id == competition.id).order_by(Phase.id)
+        )
+    )
+
+
+def phase_of(session: Session, competition: Competition, phase_id: int) -> Phase:
+    """One of the competition's phases, or NotFound."""
+    phase = session.get(Phase, phase_id) if 1 <= phase_id <= 2**31 - 1 else None
+    if phase is None or phase.competition_id != competition.id:
+        raise NotFound(f"{competition.title} has no phase {phase_id}")
+    return phase
+
+
+def change_phase(
+    session: Session, competition: Competition, organizer: User, phase: Phase, change: PhaseChange
+) -> Phase:
+    """Apply an organizer's change to a phase, refusing dates or limits that make no sense."""
+    require_organizer(organizer)
+    values = {k: v for k, v in vars(change).items() if v is not None and k != "clear_end"}
+    if change.clear_end:
+        values["ends_at"] = None
+    starts = values.get("starts_at", phase.starts_at)
+    ends = values.get("ends_at", phase.ends_at)
+    if starts is not None and ends is not None and ends <= starts:
+        raise Invalid(f"{phase.name} would end ({ends:%Y-%m-%d %H:%M}) before it starts")
+    for limit in ("max_per_day", "max_total"):
+        if limit in values and not 0 <= values[limit] <= 1_000_000:
+            raise Invalid(f"{limit.replace('_', ' ')} is between 0 and 1,000,000")
+    for key, value in values.items():
+        setattr(phase, key, value)
+    audit.record(
+        session, competition, organizer, "phase.change", {"phase": phase.name, **_plain(values)}
+    )
+    return phase
+
+
+def open_now(session: Session, competition: Competition, organizer: User, phase: Phase) -> Phase:
+    """Start a phase now and end every other running one (MICO: Final opens, uploads close)."""
+    require_organizer(organizer)
+    now = utcnow()
+    for other in phases_of(session, competition):
+        running = (other.starts_at is None or other.starts_at <= now) and (
+            other.ends_at is None or other.ends_at > now
+        )
+        if other.id != phase.id and running and other.starts_at is not None:
+            other.ends_at = now
+    phase.starts_at, phase.ends_at = now, None
+    audit.record(session, competition, organizer, "phase.open", {"phase": phase.name})
+    return phase
+
+
+def close_now(session: Session, competition: Competition, organizer: User, phase: Phase) -> Phase:
+    """End a phase now: no more uploads to it."""
+    require_organizer(organizer)
+    now = utcnow()
+    if phase.starts_at is None or phase.starts_at > now:
+        raise Invalid(f"{phase.name} has not started; there is nothing to close")
+    phase.ends_at = now
+    audit.record(session, competition, organizer, "phase.close", {"phase": phase.name})
+    return phase
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else str(v) for k, v in values.items()}

@@ -1,0 +1,141 @@
+"""Organizers run the phases: MICO's flow from Development to Final and the reveal, in the
+browser alone; participants and anonymous visitors are refused every admin route."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.models.audit import AuditEntry
+from app.models.base import utcnow
+from app.models.phase import Phase
+from app.models.user import Role
+from tests.fixtures.arena import Arena
+from tests.fixtures.browser import PASSWORD, csrf
+
+
+def _sign_in(arena: Arena, email: str) -> None:
+    answer = arena.browser.post(
+        "/login",
+        data={"csrf_token": csrf(arena.browser, "/login"), "email": email, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+
+
+def _phase(arena: Arena, name: str) -> Phase:
+    phase = arena.session.scalars(select(Phase).where(Phase.name == name)).one()
+    arena.session.refresh(phase)
+    return phase
+
+
+def test_an_organizer_runs_mico_from_development_to_the_reveal_in_the_browser(
+    arena: Arena,
+) -> None:
+    _, ada = arena.participant("ada@example.org")
+    _, bob = arena.participant("bob@example.org")
+    for headers, attack in ((ada, "strong"), (bob, "weak")):
+        arena.upload(headers, arena.zip(f"cifar10-{attack}"))
+    arena.score_sent()
+    arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    _sign_in(arena, "org@example.org")
+    page = "/competitions/mico/admin/phases"
+    assert "Development" in arena.browser.get(page).text
+    final = _phase(arena, "Final")
+
+    opened = arena.browser.post(
+        f"{page}/{final.id}/open", data={"csrf_token": csrf(arena.browser, page)}
+    )
+    assert opened.status_code == 200 and "Phases" in opened.text
+    development = _phase(arena, "Development")
+    assert development.ends_at is not None and development.ends_at <= utcnow()
+    assert _phase(arena, "Final").starts_at is not None
+    closed = arena.upload(ada, arena.zip("cifar10-medium"))
+    assert closed.status_code == 403 and "takes no submissions now" in closed.json()["detail"]
+
+    board = "/competitions/mico/tracks/cifar10/leaderboard?split=final"
+    assert ">ada<" in arena.browser.get(board).text  # organizers see final before the reveal
+    arena.browser.cookies.clear()
+    assert ">ada<" not in arena.browser.get(board).text
+    _sign_in(arena, "org@example.org")
+    revealed = arena.browser.post(
+        "/competitions/mico/reveal", data={"csrf_token": csrf(arena.browser, board)}
+    )
+    assert revealed.status_code == 200
+    arena.browser.cookies.clear()
+    public = arena.browser.get(board).text
+    assert public.index(">ada<") < public.index(">bob<")
+    actions = arena.session.scalars(select(AuditEntry.action)).all()
+    assert {"phase.open", "leaderboard.reveal"} <= set(actions)
+
+
+def test_the_phase_form_changes_dates_and_limits_and_refuses_nonsense(arena: Arena) -> None:
+    arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    _sign_in(arena, "org@example.org")
+    page = "/competitions/mico/admin/phases"
+    development = _phase(arena, "Development")
+    start = utcnow() - timedelta(days=1)
+    form = {
+        "csrf_token": csrf(arena.browser, page),
+        "starts_at": f"{start:%Y-%m-%d %H:%M}",
+        "ends_at": f"{start - timedelta(hours=1):%Y-%m-%d %H:%M}",
+        "max_per_day": "5",
+        "max_total": "50",
+        "leaderboard_policy": "best",
+        "accepts_uploads": "true",
+    }
+    refused = arena.browser.post(f"{page}/{development.id}", data=form)
+    assert refused.status_code == 422 and "before it starts" in refused.text
+    assert _phase(arena, "Development").max_per_day == 30  # nothing changed
+    form["ends_at"] = ""
+    assert arena.browser.post(f"{page}/{development.id}", data=form).status_code == 200
+    changed = _phase(arena, "Development")
+    assert (changed.max_per_day, changed.max_total, changed.leaderboard_policy.value) == (
+        5,
+        50,
+        "best",
+    )
+    assert changed.ends_at is None
+    form["starts_at"] = "next tuesday"
+    assert "is not a date" in arena.browser.post(f"{page}/{development.id}", data=form).text
+
+
+def test_admin_routes_refuse_participants_and_anonymous(arena: Arena) -> None:
+    _, participant = arena.participant("ada@example.org")
+    phase = _phase(arena, "Final")
+    api = "/api/v1/admin/competitions/mico"
+    calls = [
+        ("get", f"{api}/phases", None),
+        ("post", f"{api}/phases/{phase.id}", {"max_per_day": 1}),
+        ("post", f"{api}/phases/{phase.id}/open", None),
+        ("post", f"{api}/phases/{phase.id}/close", None),
+        ("post", f"{api}/reveal", None),
+        ("post", f"{api}/hide", None),
+    ]
+    for method, path, body in calls:
+        assert arena.browser.request(method, path, json=body).status_code == 401, path
+        answer = arena.browser.request(method, path, json=body, headers=participant)
+        assert answer.status_code == 403, path
+    arena.browser.cookies.clear()
+    page = arena.browser.get("/competitions/mico/admin/phases", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    _sign_in(arena, "ada@example.org")
+    assert arena.browser.get("/competitions/mico/admin/phases").status_code == 403
+    assert _phase(arena, "Final").starts_at is None  # nothing opened
+
+
+def test_the_phase_api_for_organizers_scripts(arena: Arena) -> None:
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    api = "/api/v1/admin/competitions/mico/phases"
+    phases = arena.browser.get(api, headers=organizer).json()
+    assert [p["name"] for p in phases] == ["Development", "Final"]
+    final = phases[1]["id"]
+    changed = arena.browser.post(
+        f"{api}/{phases[0]['id']}", json={"max_total": 7}, headers=organizer
+    ).json()
+    assert changed["max_total"] == 7 and changed["max_per_day"] == 30
+    opened = arena.browser.post(f"{api}/{final}/open", headers=organizer).json()
+    assert opened["starts_at"] is not None and opened["ends_at"] is None
+    assert arena.browser.post(f"{api}/{final}/explode", headers=organizer).status_code == 422
+    assert arena.browser.post(f"{api}/999999/open", headers=organizer).status_code == 404
