@@ -53,6 +53,8 @@ class PhaseOut(BaseModel):
     max_per_day: int
     max_total: int
     leaderboard_policy: LeaderboardPolicy
+    allow_pinning: bool
+    ladder_eta: float | None
 
 
 class PhaseIn(BaseModel):
@@ -65,6 +67,9 @@ class PhaseIn(BaseModel):
     max_per_day: int | None = Field(None, ge=0, le=1_000_000)
     max_total: int | None = Field(None, ge=0, le=1_000_000)
     leaderboard_policy: LeaderboardPolicy | None = None
+    allow_pinning: bool | None = None
+    ladder_eta: float | None = Field(None, gt=0, le=0.5, description="turn the Ladder on")
+    exact_scores: bool = Field(False, description="turn the Ladder off")
 
 
 def _out(phase: Phase) -> PhaseOut:
@@ -166,6 +171,8 @@ def change_page(
     max_per_day: Annotated[int, Form(ge=0, le=1_000_000)] = 0,
     max_total: Annotated[int, Form(ge=0, le=1_000_000)] = 0,
     leaderboard_policy: Annotated[LeaderboardPolicy, Form()] = LeaderboardPolicy.LATEST,
+    allow_pinning: Annotated[bool, Form()] = False,
+    ladder_eta: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """The phase form: empty dates mean "not set" (no start yet, or no end)."""
     try:
@@ -184,6 +191,16 @@ def change_page(
         session.rollback()
         return _page(request, session, competition, user, exc.status_code, error=exc.message)
     return RedirectResponse(f"/competitions/{competition.slug}/admin/phases", status_code=303)
+
+
+def _step(text: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise Invalid(f"'{text}' is not a number: the Ladder's step, e.g. 0.01") from None
 
 
 def _date(text: str) -> datetime | None:

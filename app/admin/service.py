@@ -29,7 +29,10 @@ class PhaseChange:
     max_per_day: int | None = None
     max_total: int | None = None
     leaderboard_policy: LeaderboardPolicy | None = None
+    allow_pinning: bool | None = None
+    ladder_eta: float | None = None
     clear_end: bool = False  # ends_at None means "no end": say so explicitly
+    exact_scores: bool = False  # ladder_eta None means "unchanged": turning it off is this
 
 
 def phases_of(session: Session, competition: Competition) -> list[Phase]:

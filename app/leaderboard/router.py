@@ -62,8 +62,9 @@ def leaderboard_api(
 ) -> Any:
     """The ranking of a track on a split: `?format=csv` downloads the same rows."""
     service.require_split(session, competition, split, user)
+    exact = not service.laddered(session, competition, split, user)
     entries = service.with_reveal(
-        session, track, split, service.standings(session, competition, track, split)
+        session, track, split, service.standings(session, competition, track, split, exact=exact)
     )
     if format == "csv":
         return _csv(entries, f"{competition.slug}-{track.name}-{split}.csv")
@@ -119,9 +120,13 @@ def leaderboard_page(
     """The leaderboard; a hidden split says when it appears. `rows_only`: the live refresh."""
     splits = service.splits_of(session, competition)
     visible = split in splits and service.may_see(session, competition, split, user)
+    ladder = service.laddered(session, competition, split, user)
     entries = (
         service.with_reveal(
-            session, track, split, service.standings(session, competition, track, split)
+            session,
+            track,
+            split,
+            service.standings(session, competition, track, split, exact=not ladder),
         )
         if visible
         else []
@@ -137,8 +142,9 @@ def leaderboard_page(
         "scenarios": sorted({n for e in entries for n in e.scenarios}),
         "organizer": user is not None and user.role in ORGANIZING_ROLES,
         "hidden_splits": [s for s in splits if service.hidden(session, competition, s)],
+        "ladder": ladder,
     }
-    if visible and not rows_only:
+    if visible and not rows_only and not ladder:  # curves would give exact scores away
         context["charts"] = _overlays(service.top_rocs(session, entries, split))
     name = "leaderboard/_rows.html" if rows_only else "leaderboard/show.html"
     return templates.TemplateResponse(request, name, context)

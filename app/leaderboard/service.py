@@ -77,23 +77,44 @@ def require_split(
         raise NotFound(f"{competition.title} has no {split} leaderboard to show yet")
 
 
-def _policy(session: Session, competition: Competition, split: str) -> LeaderboardPolicy:
-    """The policy of the latest-starting phase whose submissions this split ranks."""
+def ranking_phase(session: Session, competition: Competition, split: str) -> Phase | None:
+    """The latest-made phase whose submissions this split ranks: its policy, pinning and
+    Ladder settings apply."""
     phases = session.scalars(
         select(Phase).where(Phase.competition_id == competition.id).order_by(Phase.id)
     ).all()
     ranked = [p for p in phases if split in p.scored_splits and p.accepts_uploads] or [
         p for p in phases if split in p.scored_splits
     ]
-    return ranked[-1].leaderboard_policy if ranked else LeaderboardPolicy.LATEST
+    return ranked[-1] if ranked else None
 
 
-def standings(session: Session, competition: Competition, track: Track, split: str) -> list[Entry]:
-    """The ranked rows: scored submissions only; one per participant, by the phase's policy."""
-    owner = case((Submission.team_id.is_not(None), -Submission.team_id), else_=Submission.user_id)
+def laddered(session: Session, competition: Competition, split: str, user: User | None) -> bool:
+    """True when this viewer sees the split through the Ladder (everyone but organizers)."""
+    if user is not None and user.role in ORGANIZING_ROLES:
+        return False
+    phase = ranking_phase(session, competition, split)
+    return bool(phase is not None and phase.ladder_eta and split in phase.shown_splits)
+
+
+def _owner() -> Any:
+    """One key per participant: a team as minus its id, a user as its id."""
+    return case((Submission.team_id.is_not(None), -Submission.team_id), else_=Submission.user_id)
+
+
+def standings(
+    session: Session, competition: Competition, track: Track, split: str, *, exact: bool = True
+) -> list[Entry]:
+    """The ranked rows: scored submissions only; one per participant, by the phase's policy
+    (or the one they pinned); with the phase's Ladder unless `exact` (organizers)."""
+    phase = ranking_phase(session, competition, split)
+    if phase is not None and phase.ladder_eta and not exact and split in phase.shown_splits:
+        return _ladder(session, track, split, phase.ladder_eta)
     pick_order: tuple[Any, ...] = (Submission.created_at.desc(), Submission.id.desc())
-    if _policy(session, competition, split) is LeaderboardPolicy.BEST:
+    if phase is not None and phase.leaderboard_policy is LeaderboardPolicy.BEST:
         pick_order = (Ranking.ranking_score.desc(), Submission.created_at, Submission.id)
+    if phase is not None and phase.allow_pinning:
+        pick_order = (Submission.pinned.desc(), *pick_order)
     candidates = (
         select(
             Submission.id,
@@ -101,8 +122,8 @@ def standings(session: Session, competition: Competition, track: Track, split: s
             Submission.team_id,
             Submission.created_at,
             Ranking.ranking_score,
-            func.row_number().over(partition_by=owner, order_by=pick_order).label("pick"),
-            func.count().over(partition_by=owner).label("n"),
+            func.row_number().over(partition_by=_owner(), order_by=pick_order).label("pick"),
+            func.count().over(partition_by=_owner()).label("n"),
         )
         .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
         .where(Submission.track_id == track.id, Submission.status == SubmissionStatus.SCORED)
@@ -117,7 +138,7 @@ def standings(session: Session, competition: Competition, track: Track, split: s
     entries = [
         Entry(
             rank=i,
-            participant=names[row.team_id and -row.team_id or row.user_id],
+            participant=names[-row.team_id if row.team_id else row.user_id],
             submission_id=row.id,
             ranking_score=row.ranking_score,
             submitted_at=row.created_at,
@@ -127,6 +148,45 @@ def standings(session: Session, competition: Competition, track: Track, split: s
     ]
     _add_scenarios(session, entries, split)
     return entries
+
+
+def _ladder(session: Session, track: Track, split: str, eta: float) -> list[Entry]:
+    """The Ladder: going through each participant's submissions in time, the shown score moves
+    only for one that beats it by more than eta, and is shown rounded to eta. No per-scenario
+    metric is shown: it would give the exact score away."""
+    rows = session.execute(
+        select(
+            Submission.id,
+            Submission.user_id,
+            Submission.team_id,
+            Submission.created_at,
+            Ranking.ranking_score,
+            _owner().label("owner"),
+        )
+        .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
+        .where(Submission.track_id == track.id, Submission.status == SubmissionStatus.SCORED)
+        .order_by(Submission.created_at, Submission.id)
+    ).all()
+    shown: dict[int, tuple[float, Any]] = {}
+    counts: dict[int, int] = {}
+    for row in rows:
+        counts[row.owner] = counts.get(row.owner, 0) + 1
+        standing = shown.get(row.owner)
+        if standing is None or row.ranking_score > standing[0] + eta:
+            shown[row.owner] = (round(round(row.ranking_score / eta) * eta, 10), row)
+    ordered = sorted(shown.values(), key=lambda v: (-v[0], v[1].created_at, v[1].id))
+    names = _names(session, [row for _, row in ordered])
+    return [
+        Entry(
+            rank=i,
+            participant=names[row.owner],
+            submission_id=row.id,
+            ranking_score=score,
+            submitted_at=row.created_at,
+            submissions=counts[row.owner],
+        )
+        for i, (score, row) in enumerate(ordered, start=1)
+    ]
 
 
 def _names(session: Session, rows: Sequence[Any]) -> dict[int, str]:

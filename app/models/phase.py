@@ -38,3 +38,8 @@ class Phase(Base):
     leaderboard_policy: Mapped[LeaderboardPolicy] = mapped_column(
         str_enum(LeaderboardPolicy, "leaderboard_policy"), default=LeaderboardPolicy.LATEST
     )
+    # A participant may choose the submission that represents them.
+    allow_pinning: Mapped[bool] = mapped_column(default=False)
+    # The Ladder (Blum and Hardt, 2015): the public score moves only by more than eta, rounded
+    # to it; None shows exact scores.
+    ladder_eta: Mapped[float | None]

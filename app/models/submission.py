@@ -53,3 +53,5 @@ class Submission(Timestamped, Base):
     scored_at: Mapped[datetime | None]
     scoring_ms: Mapped[float | None]
     scorer_version: Mapped[str | None] = mapped_column(String(32))
+    # Chosen by its owner to represent them, where the phase allows it.
+    pinned: Mapped[bool] = mapped_column(default=False)

@@ -54,14 +54,16 @@ UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _view(session: Session, submission: Submission, shown: Shown | None = None) -> SubmissionOut:
+def _view(
+    session: Session, submission: Submission, viewer: User, shown: Shown | None = None
+) -> SubmissionOut:
     track = session.get_one(Track, submission.track_id)
     competition = session.get_one(Competition, track.competition_id)
     return submission_out(
         submission,
         competition=competition.slug,
         track=track.name,
-        shown=service.shown_scores(session, submission) if shown is None else shown,
+        shown=service.shown_scores(session, submission, viewer) if shown is None else shown,
         definition=definition_of(competition),
     )
 
@@ -107,7 +109,7 @@ def upload_api(
 ) -> SubmissionOut:
     """Upload a prediction zip for a track: 202 once it is stored and queued for scoring."""
     submission = _upload(request, session, competition, track, user, file, description)
-    return _view(session, submission, shown={})  # just stored: nothing scored yet
+    return _view(session, submission, user, shown={})  # just stored: nothing scored yet
 
 
 @api.get("/submissions/{submission_id}", response_model=SubmissionOut)
@@ -115,6 +117,7 @@ async def submission_api(
     request: Request,
     session: SessionDep,
     submission: ApiSubmission,
+    user: ApiUser,
     wait: Annotated[
         float,
         Query(
@@ -134,10 +137,10 @@ async def submission_api(
 
     if wait:  # no connection or thread is held while waiting
         await request.app.state.done.wait(submission.id, is_done, wait)
-    return await run_in_threadpool(_fresh_view, factory, submission.id)
+    return await run_in_threadpool(_fresh_view, factory, submission.id, user)
 
 
-def _fresh_view(factory: Callable[[], Session], submission_id: int) -> SubmissionOut:
+def _fresh_view(factory: Callable[[], Session], submission_id: int, viewer: User) -> SubmissionOut:
     with committing(factory()) as session:
         # One query puts the track, competition and phase where _view finds them.
         submission = session.execute(
@@ -149,7 +152,7 @@ def _fresh_view(factory: Callable[[], Session], submission_id: int) -> Submissio
         ).first()
         if submission is None:  # deleted while the request waited
             raise NotFound(f"there is no submission {submission_id}")
-        return _view(session, submission[0])
+        return _view(session, submission[0], viewer)
 
 
 @api.get("/submissions/{submission_id}/zip", response_class=Response)
@@ -169,12 +172,24 @@ def list_api(
     """Your submissions to a track (your team's, when you are in one), newest first."""
     rows, total = service.own_submissions(session, track, user, limit=limit, offset=offset)
     return SubmissionList(
-        submissions=[_view(session, s) for s in rows],
+        submissions=[_view(session, s, user) for s in rows],
         total=total,
         limit=limit,
         offset=offset,
         next_offset=offset + limit if offset + limit < total else None,
     )
+
+
+@api.post("/submissions/{submission_id}/pin", response_model=SubmissionOut)
+def pin_api(session: SessionDep, submission: ApiSubmission, user: ApiUser) -> SubmissionOut:
+    """Make this scored submission the one that represents you (where the phase allows it)."""
+    return _view(session, service.pin(session, submission, user, pinned=True), user)
+
+
+@api.delete("/submissions/{submission_id}/pin", response_model=SubmissionOut)
+def unpin_api(session: SessionDep, submission: ApiSubmission, user: ApiUser) -> SubmissionOut:
+    """Let the phase's rule choose again."""
+    return _view(session, service.pin(session, submission, user, pinned=False), user)
 
 
 def _zip(session: Session, submission: Submission) -> Response:
@@ -272,7 +287,7 @@ def mine_page(
         "competition": competition,
         "track": track,
         "user": user,
-        "submissions": [_view(session, s) for s in rows],
+        "submissions": [_view(session, s, user) for s in rows],
         "total": total,
     }
     name = "submissions/_rows.html" if rows_only else "submissions/mine.html"
@@ -288,17 +303,20 @@ def show_page(
     panel_only: bool = False,
 ) -> Response:
     """A submission's page; `panel_only` is its status and scores alone, for the live refresh."""
-    shown = service.shown_scores(session, submission)
+    shown = service.shown_scores(session, submission, user)
     track = session.get_one(Track, submission.track_id)
     competition = session.get_one(Competition, track.competition_id)
     context = {
         "user": user,
-        "submission": _view(session, submission, shown),
+        "submission": _view(session, submission, user, shown),
         "competition": competition,
         "track": track,
         "charts": _charts(shown),
         "columns": metric_columns(definition_of(competition)),
         "mine": submission.user_id == user.id,
+        "pinnable": session.get_one(Phase, submission.phase_id).allow_pinning,
+        "pinned": submission.pinned,
+        "ladder": bool(session.get_one(Phase, submission.phase_id).ladder_eta),
     }
     name = "submissions/_panel.html" if panel_only else "submissions/show.html"
     return templates.TemplateResponse(request, name, context)
@@ -314,6 +332,17 @@ def _charts(shown: Shown) -> dict[str, list[Markup]]:
             Markup(roc_svg(curves, scale="loglog", title=f"ROC on {split}, log-log")),
         ]
     return charts
+
+
+@pages.post("/submissions/{submission_id}/pin", dependencies=CSRF_CHECKED)
+def pin_page(
+    session: SessionDep,
+    submission: PageSubmission,
+    user: SignedIn,
+    pinned: Annotated[bool, Form()] = True,
+) -> Response:
+    service.pin(session, submission, user, pinned=pinned)
+    return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
 
 
 @pages.get("/submissions/{submission_id}/download")

@@ -35,6 +35,7 @@ class SubmissionOut(BaseModel):
     queue_ms: float | None = Field(description="from upload to the start of scoring")
     scoring_ms: float | None = Field(description="reading and scoring every split")
     url: str = Field(description="the submission's page")
+    pinned: bool = Field(False, description="chosen by its owner to represent them")
 
 
 class SubmissionList(BaseModel):
@@ -78,6 +79,7 @@ def submission_out(
         queue_ms=None if queue_ms is None else round(max(queue_ms, 0.0), 1),
         scoring_ms=submission.scoring_ms,
         url=f"/submissions/{submission.id}",
+        pinned=submission.pinned,
     )
 
 

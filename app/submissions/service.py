@@ -271,16 +271,45 @@ def own_submissions(
 Shown = dict[str, list[tuple[str, Score]]]  # split -> (scenario name, score), by name
 
 
-def shown_scores(session: Session, submission: Submission) -> Shown:
+def shown_scores(session: Session, submission: Submission, viewer: User) -> Shown:
     """Per split the phase shows, the (scenario name, score) rows, scenarios in name order."""
     phase = session.get_one(Phase, submission.phase_id)
+    splits = list(phase.shown_splits)
+    if phase.ladder_eta and viewer.role not in ORGANIZING_ROLES:
+        splits = []  # exact scores would defeat the Ladder: the leaderboard shows them
     rows = session.execute(
         select(Scenario.name, Score)
         .join(Scenario, Scenario.id == Score.scenario_id)
-        .where(Score.submission_id == submission.id, Score.split.in_(phase.shown_splits))
+        .where(Score.submission_id == submission.id, Score.split.in_(splits))
         .order_by(Score.split, Scenario.name)
     ).tuples()
     shown: Shown = {}
     for name, score in rows:
         shown.setdefault(score.split, []).append((name, score))
     return shown
+
+
+def pin(session: Session, submission: Submission, user: User, *, pinned: bool) -> Submission:
+    """Choose (or stop choosing) the submission that represents its owner on the leaderboard,
+    where its phase allows it; one pinned submission per owner and track."""
+    phase = session.get_one(Phase, submission.phase_id)
+    if not phase.allow_pinning:
+        raise Forbidden(f"{phase.name} ranks by its own rule; submissions cannot be pinned")
+    if pinned and submission.status is not SubmissionStatus.SCORED:
+        raise Invalid("only a scored submission can represent you")
+    team = team_of(session, user)
+    if submission.user_id != user.id and (team is None or submission.team_id != team.id):
+        raise Forbidden("only the owner or their team chooses the submission that represents them")
+    owner = (
+        Submission.team_id == submission.team_id
+        if submission.team_id is not None
+        else (Submission.user_id == submission.user_id) & Submission.team_id.is_(None)
+    )
+    session.execute(
+        update(Submission)
+        .where(owner, Submission.track_id == submission.track_id)
+        .values(pinned=False)
+    )
+    submission.pinned = pinned
+    session.flush()
+    return submission

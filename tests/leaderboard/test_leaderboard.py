@@ -145,3 +145,60 @@ def test_final_stays_hidden_until_an_organizer_reveals_it_then_is_kept(arena: Ar
         "(was 2)"
         in arena.browser.get("/competitions/mico/tracks/cifar10/leaderboard?split=final").text
     )
+
+
+def test_a_participant_pins_a_submission_where_the_phase_allows_it(arena: Arena) -> None:
+    _, ada = arena.participant("ada@example.org")
+    _, bob = arena.participant("bob@example.org")
+    strong = _scored(arena, ada, "strong")
+    _scored(arena, ada, "weak")
+    pin = f"/api/v1/submissions/{strong['id']}/pin"
+    refused = arena.browser.post(pin, headers=ada)
+    assert refused.status_code == 403 and "cannot be pinned" in refused.json()["detail"]
+    arena.session.execute(update(Phase).values(allow_pinning=True))
+    arena.session.commit()
+    assert arena.browser.post(pin, headers=bob).status_code == 404  # not bob's
+    assert arena.browser.post(pin, headers=ada).json()["pinned"] is True
+    assert [e["submission_id"] for e in _board(arena)] == [strong["id"]]  # not the latest
+    assert arena.browser.delete(pin, headers=ada).json()["pinned"] is False
+    assert [e["submission_id"] for e in _board(arena)] != [strong["id"]]
+
+
+def test_the_ladder_moves_a_shown_score_only_on_a_real_improvement(arena: Arena) -> None:
+    _, ada = arena.participant("ada@example.org")
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    eta = 0.05
+    arena.session.execute(update(Phase).values(ladder_eta=eta, leaderboard_policy="latest"))
+    arena.session.commit()
+    medium = _scored(arena, ada, "medium")
+    assert medium["scores"] == {}  # the exact score would defeat the Ladder
+    first = _board(arena)[0]
+    exact = _board(arena, **organizer)[0]
+    assert first["ranking_score"] == round(round(exact["ranking_score"] / eta) * eta, 10)
+    assert first["scenarios"] == {} and exact["scenarios"]
+
+    weak = _scored(arena, ada, "weak")  # worse: the shown score stays
+    assert _board(arena)[0]["ranking_score"] == first["ranking_score"]
+    assert _board(arena)[0]["submission_id"] == medium["id"]
+    assert _board(arena, **organizer)[0]["submission_id"] == weak["id"]  # exact, latest
+    strong = _scored(arena, ada, "strong")  # better by far more than eta: it moves
+    moved = _board(arena)[0]
+    assert moved["submission_id"] == strong["id"]
+    assert moved["ranking_score"] > first["ranking_score"] + eta
+    page = arena.browser.get("/competitions/mico/tracks/cifar10/leaderboard").text
+    assert 'id="ladder"' in page and 'role="img"' not in page
+
+
+def test_the_ladder_ignores_an_improvement_smaller_than_its_step(arena: Arena) -> None:
+    _, bob = arena.participant("bob@example.org")
+    arena.session.execute(update(Phase).values(ladder_eta=0.5))
+    arena.session.commit()
+    medium = _scored(arena, bob, "medium")
+    strong = _scored(arena, bob, "strong")
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    exact = _board(arena, **organizer)[0]
+    assert exact["submission_id"] == strong["id"]  # organizers: the latest, exact
+    shown = _board(arena)[0]
+    assert shown["submission_id"] == medium["id"]  # strong is better, but by less than 0.5
+    assert shown["ranking_score"] in (0.0, 0.5, 1.0)
+    assert 0 < exact["ranking_score"] - shown["ranking_score"] < 0.5 or shown["ranking_score"] > 0
