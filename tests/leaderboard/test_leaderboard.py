@@ -201,4 +201,3 @@ def test_the_ladder_ignores_an_improvement_smaller_than_its_step(arena: Arena) -
     shown = _board(arena)[0]
     assert shown["submission_id"] == medium["id"]  # strong is better, but by less than 0.5
     assert shown["ranking_score"] in (0.0, 0.5, 1.0)
-    assert 0 < exact["ranking_score"] - shown["ranking_score"] < 0.5 or shown["ranking_score"] > 0
