@@ -1,11 +1,12 @@
-"""Organizers' pages and API for a competition's phases (organizers only; 403 for others)."""
+"""Organizers' pages and API for a competition's phases and submissions (organizers only;
+403 for anyone else, a sign-in for anonymous visitors of the pages)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -13,12 +14,13 @@ from app.admin import service
 from app.admin.service import PhaseChange
 from app.auth.dependencies import ApiUser, SignedIn
 from app.competitions.dependencies import CompetitionDep
-from app.competitions.registrations import require_organizer
+from app.competitions.registrations import require_organizer, tracks_of
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid
 from app.core.templating import templates
 from app.models.phase import LeaderboardPolicy, Phase
+from app.models.submission import SubmissionStatus
 from app.models.user import User
 
 
@@ -224,3 +226,132 @@ def open_close_page(
     phase = service.phase_of(session, competition, phase_id)
     _open_or_close(session, competition, user, phase, action)
     return RedirectResponse(f"/competitions/{competition.slug}/admin/phases", status_code=303)
+
+
+class AdminSubmissionOut(BaseModel):
+    """A submission as organizers see it: exact ranking scores of every split."""
+
+    id: int
+    participant: str
+    track: str
+    status: SubmissionStatus
+    created_at: datetime
+    rankings: dict[str, float]
+    disqualified: str | None
+    sha256: str
+
+
+class Disqualification(BaseModel):
+    """A reason the participant will see; null restores the submission."""
+
+    reason: str | None = Field(None, max_length=500)
+
+
+def _row_out(row: service.SubmissionRow) -> AdminSubmissionOut:
+    s = row.submission
+    return AdminSubmissionOut(
+        id=s.id,
+        participant=row.participant,
+        track=row.track,
+        status=s.status,
+        created_at=s.created_at,
+        rankings=row.rankings,
+        disqualified=s.disqualified,
+        sha256=s.sha256,
+    )
+
+
+Filter = Annotated[str | None, Query(max_length=64)]
+
+
+@api.get("/submissions", response_model=list[AdminSubmissionOut])
+def submissions_api(
+    session: SessionDep,
+    competition: CompetitionDep,
+    _: ApiOrganizer,
+    track: Filter = None,
+    status: SubmissionStatus | None = None,
+    participant: Filter = None,
+) -> Any:
+    """The competition's submissions, newest first (200 at most), filtered."""
+    rows = service.submissions_of(
+        session, competition, track=track, status=status, participant=participant
+    )
+    return [_row_out(r) for r in rows]
+
+
+@api.post("/submissions/{submission_id}/rescore", status_code=202)
+def rescore_api(
+    request: Request,
+    submission_id: int,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: ApiOrganizer,
+) -> dict[str, list[int]]:
+    """Score one submission again (after a ground-truth change, say)."""
+    submission = service.submission_in(session, competition, submission_id)
+    send = request.app.state.dispatcher.send
+    return {"queued": service.rescore_submissions(session, competition, user, send, [submission])}
+
+
+@api.post("/submissions/{submission_id}/disqualify", response_model=AdminSubmissionOut)
+def disqualify_api(
+    submission_id: int,
+    body: Disqualification,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: ApiOrganizer,
+) -> Any:
+    """Keep a submission off the leaderboards, with a reason its owner sees."""
+    submission = service.submission_in(session, competition, submission_id)
+    service.disqualify(session, competition, user, submission, body.reason)
+    (row,) = service.submissions_of(session, competition, submission_id=submission.id)
+    return _row_out(row)
+
+
+@pages.get("/submissions")
+def submissions_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: Organizer,
+    track: Filter = None,
+    status: Annotated[str, Query(max_length=16)] = "",
+    participant: Filter = None,
+) -> Response:
+    chosen = SubmissionStatus(status) if status in {s.value for s in SubmissionStatus} else None
+    context = {
+        "competition": competition,
+        "user": user,
+        "rows": service.submissions_of(
+            session, competition, track=track, status=chosen, participant=participant
+        ),
+        "tracks": tracks_of(session, competition),
+        "statuses": list(SubmissionStatus),
+        "filters": {"track": track or "", "status": status, "participant": participant or ""},
+    }
+    return templates.TemplateResponse(request, "admin/submissions.html", context)
+
+
+@pages.post("/submissions/{submission_id}/{action}", dependencies=CSRF_CHECKED)
+def submission_action_page(
+    request: Request,
+    submission_id: int,
+    action: str,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: Organizer,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Rescore, disqualify (with the reason) or requalify one submission."""
+    submission = service.submission_in(session, competition, submission_id)
+    if action == "rescore":
+        send = request.app.state.dispatcher.send
+        service.rescore_submissions(session, competition, user, send, [submission])
+    elif action in ("disqualify", "requalify"):
+        service.disqualify(
+            session, competition, user, submission, reason if action == "disqualify" else None
+        )
+    else:
+        raise Invalid(f"'{action}' is not an action on a submission")
+    return RedirectResponse(f"/competitions/{competition.slug}/admin/submissions", 303)

@@ -97,6 +97,15 @@ def laddered(session: Session, competition: Competition, split: str, user: User 
     return bool(phase is not None and phase.ladder_eta and split in phase.shown_splits)
 
 
+def _ranked(track: Track) -> tuple[Any, ...]:
+    """What may be ranked: the track's scored submissions, none disqualified."""
+    return (
+        Submission.track_id == track.id,
+        Submission.status == SubmissionStatus.SCORED,
+        Submission.disqualified.is_(None),
+    )
+
+
 def _owner() -> Any:
     """One key per participant: a team as minus its id, a user as its id."""
     return case((Submission.team_id.is_not(None), -Submission.team_id), else_=Submission.user_id)
@@ -126,7 +135,7 @@ def standings(
             func.count().over(partition_by=_owner()).label("n"),
         )
         .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
-        .where(Submission.track_id == track.id, Submission.status == SubmissionStatus.SCORED)
+        .where(*_ranked(track))
         .subquery()
     )
     rows = session.execute(
@@ -164,7 +173,7 @@ def _ladder(session: Session, track: Track, split: str, eta: float) -> list[Entr
             _owner().label("owner"),
         )
         .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
-        .where(Submission.track_id == track.id, Submission.status == SubmissionStatus.SCORED)
+        .where(*_ranked(track))
         .order_by(Submission.created_at, Submission.id)
     ).all()
     shown: dict[int, tuple[float, Any]] = {}

@@ -55,3 +55,5 @@ class Submission(Timestamped, Base):
     scorer_version: Mapped[str | None] = mapped_column(String(32))
     # Chosen by its owner to represent them, where the phase allows it.
     pinned: Mapped[bool] = mapped_column(default=False)
+    # Set by an organizer: never ranked; the participant sees why.
+    disqualified: Mapped[str | None] = mapped_column(Text)

@@ -36,6 +36,7 @@ class SubmissionOut(BaseModel):
     scoring_ms: float | None = Field(description="reading and scoring every split")
     url: str = Field(description="the submission's page")
     pinned: bool = Field(False, description="chosen by its owner to represent them")
+    disqualified: str | None = Field(None, description="why organizers keep it off leaderboards")
 
 
 class SubmissionList(BaseModel):
@@ -80,6 +81,7 @@ def submission_out(
         scoring_ms=submission.scoring_ms,
         url=f"/submissions/{submission.id}",
         pinned=submission.pinned,
+        disqualified=submission.disqualified,
     )
 
 

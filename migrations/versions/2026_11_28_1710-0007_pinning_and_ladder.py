@@ -1,4 +1,4 @@
-"""phases: allow_pinning and the Ladder's eta; submissions: pinned
+"""phases: allow_pinning and the Ladder's eta; submissions: pinned, disqualified (a reason)
 
 Revision ID: 0007
 Revises: 0006
@@ -26,10 +26,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("pinned", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
+        batch_op.add_column(sa.Column("disqualified", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.drop_column("disqualified")
         batch_op.drop_column("pinned")
     with op.batch_alter_table("phases", schema=None) as batch_op:
         batch_op.drop_column("ladder_eta")
