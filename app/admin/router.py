@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from app.admin import service
@@ -19,9 +21,12 @@ from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid
 from app.core.templating import templates
+from app.leaderboard.router import spreadsheet_safe
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.submission import SubmissionStatus
+from app.models.track import Track
 from app.models.user import User
+from app.submissions.dependencies import TrackDep
 
 
 def organizer_page(user: SignedIn) -> User:
@@ -355,3 +360,97 @@ def submission_action_page(
     else:
         raise Invalid(f"'{action}' is not an action on a submission")
     return RedirectResponse(f"/competitions/{competition.slug}/admin/submissions", 303)
+
+
+@api.get("/tracks/{track}/export")
+def export_api(
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: ApiOrganizer,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Response:
+    """Every ranked row of the track on every split, exact, with provenance (zip SHA-256,
+    scorer version, ground-truth digest, time scored), as JSON or CSV."""
+    return _export(session, competition, track, user, format)
+
+
+@pages.get("/tracks/{track}/export")
+def export_page(
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: Organizer,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "csv",
+) -> Response:
+    return _export(session, competition, track, user, format)
+
+
+def _export(
+    session: SessionDep, competition: CompetitionDep, track: Track, user: User, format: str
+) -> Response:
+    rows = service.export(session, competition, user, track)
+    name = f"{competition.slug}-{track.name}-results.{format}"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "json":
+        return JSONResponse(rows, headers=disposition)
+    out = io.StringIO()
+    columns = [
+        "split",
+        "rank",
+        "participant",
+        "submission_id",
+        "ranking_score",
+        "submitted_at",
+        "submissions",
+        "sha256",
+        "scorer_version",
+        "ground_truth_sha256",
+        "scored_at",
+    ]
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(str(row[c])) for c in columns])
+    return Response(out.getvalue(), media_type="text/csv", headers=disposition)
+
+
+class AuditOut(BaseModel):
+    """One audit entry."""
+
+    id: int
+    at: datetime
+    actor: str | None
+    action: str
+    detail: dict[str, Any]
+
+
+Action = Annotated[str | None, Query(max_length=64, description="actions starting with this")]
+
+
+@api.get("/audit", response_model=list[AuditOut])
+def audit_api(
+    session: SessionDep, competition: CompetitionDep, _: ApiOrganizer, action: Action = None
+) -> Any:
+    """The competition's audit log, newest first (200 entries at most)."""
+    return [
+        AuditOut(id=e.id, at=e.created_at, actor=who, action=e.action, detail=e.detail)
+        for e, who in service.audit_log(session, competition, action=action)
+    ]
+
+
+@pages.get("/audit")
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: Organizer,
+    action: Action = None,
+) -> Response:
+    context = {
+        "competition": competition,
+        "user": user,
+        "action": action or "",
+        "entries": service.audit_log(session, competition, action=action),
+    }
+    return templates.TemplateResponse(request, "admin/audit.html", context)

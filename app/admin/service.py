@@ -3,6 +3,7 @@ and close now) and its submissions (rescore, disqualify). Every change goes to t
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,10 +15,14 @@ from sqlalchemy.orm import Session
 from app.competitions import audit
 from app.competitions.registrations import require_organizer
 from app.core.errors import Invalid, NotFound
+from app.leaderboard.service import splits_of, standings
+from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.models.competition import Competition
+from app.models.ground_truth import GroundTruth
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.ranking import Ranking
+from app.models.scenario import Scenario
 from app.models.submission import Submission, SubmissionStatus
 from app.models.team import Team
 from app.models.track import Track
@@ -216,3 +221,61 @@ def rescore_submissions(
         {"submissions": ids[:100], "count": len(ids)},
     )
     return ids
+
+
+def truth_digest(session: Session, track: Track, split: str) -> str:
+    """SHA-256 over the track's stored labels of a split, scenario by scenario: which ground
+    truth a score was computed against, without a label in it."""
+    digest = hashlib.sha256()
+    rows = session.execute(
+        select(Scenario.name, GroundTruth.packed_labels, GroundTruth.models)
+        .join(GroundTruth, GroundTruth.scenario_id == Scenario.id)
+        .where(Scenario.track_id == track.id, GroundTruth.split == split)
+        .order_by(Scenario.name)
+    ).tuples()
+    for name, packed, models in rows:
+        digest.update(f"{name}:{models}:".encode())
+        digest.update(packed)
+    return digest.hexdigest()
+
+
+def export(
+    session: Session, competition: Competition, organizer: User, track: Track
+) -> list[dict[str, Any]]:
+    """Every ranked row of a track on every split, exact, with its provenance: the zip's
+    SHA-256, the scorer's version, the ground truth's digest and when it was scored."""
+    require_organizer(organizer)
+    rows = []
+    for split in splits_of(session, competition):
+        digest = truth_digest(session, track, split)
+        for entry in standings(session, competition, track, split):
+            submission = session.get_one(Submission, entry.submission_id)
+            rows.append(
+                {
+                    "split": split,
+                    **{k: v for k, v in entry.to_dict().items() if k != "revealed_rank"},
+                    "sha256": submission.sha256,
+                    "scorer_version": submission.scorer_version,
+                    "ground_truth_sha256": digest,
+                    "scored_at": submission.scored_at.isoformat() if submission.scored_at else None,
+                }
+            )
+    audit.record(session, competition, organizer, "results.export", {"track": track.name})
+    return rows
+
+
+def audit_log(
+    session: Session, competition: Competition, *, action: str | None = None, limit: int = 200
+) -> list[tuple[AuditEntry, str | None]]:
+    """The competition's audit entries, newest first, with the actor's display name;
+    `action` keeps those whose action starts with it (e.g. `phase.`)."""
+    query = (
+        select(AuditEntry, User.display_name)
+        .outerjoin(User, User.id == AuditEntry.actor_id)
+        .where(AuditEntry.competition_id == competition.id)
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
+    )
+    if action:
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+    return list(session.execute(query).tuples())

@@ -83,7 +83,7 @@ def _csv(entries: list[service.Entry], filename: str) -> Response:
         writer.writerow(
             [
                 e.rank,
-                _cell(e.participant),
+                spreadsheet_safe(e.participant),
                 e.submission_id,
                 repr(e.ranking_score),
                 e.submitted_at.isoformat(),
@@ -102,7 +102,7 @@ def _csv(entries: list[service.Entry], filename: str) -> Response:
     )
 
 
-def _cell(text: str) -> str:
+def spreadsheet_safe(text: str) -> str:
     """A name a spreadsheet will not run as a formula."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 

@@ -3,9 +3,12 @@ disqualification with a reason the participant sees; refused to everyone else.""
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import select
 
 from app.models.audit import AuditEntry
+from app.models.submission import Submission
 from app.models.user import Role
 from tests.admin.test_phases import _sign_in
 from tests.fixtures.arena import Arena
@@ -78,3 +81,47 @@ def test_rescoring_from_the_page_scores_again_once(arena: Arena) -> None:
     assert arena.score_sent() == ["scored"]
     again = arena.browser.post(f"{API}/{submission}/rescore")
     assert again.status_code == 401
+
+
+def test_results_export_with_provenance_and_the_audit_log(arena: Arena) -> None:
+    _, ada = arena.participant("ada@example.org")
+    submission = arena.upload(ada, arena.zip("cifar10-strong")).json()["id"]
+    arena.score_sent()
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    export = "/api/v1/admin/competitions/mico/tracks/cifar10/export"
+    assert arena.browser.get(export, headers=ada).status_code == 403
+    rows = arena.browser.get(export, headers=organizer).json()
+    assert [(r["split"], r["submission_id"]) for r in rows] == [
+        ("dev", submission),
+        ("final", submission),
+    ]
+    stored = arena.session.get_one(Submission, submission)
+    assert (
+        rows[0]["sha256"]
+        == stored.sha256
+        == hashlib.sha256(arena.zip("cifar10-strong")).hexdigest()
+    )
+    assert rows[0]["scorer_version"].startswith("mia-arena")
+    assert rows[0]["ground_truth_sha256"] != rows[1]["ground_truth_sha256"]  # dev, final
+    assert len(rows[0]["ground_truth_sha256"]) == 64
+    table = arena.browser.get(export, params={"format": "csv"}, headers=organizer)
+    assert table.text.splitlines()[0].startswith("split,rank,participant,submission_id")
+    assert len(table.text.splitlines()) == 3
+
+    log = arena.browser.get(
+        "/api/v1/admin/competitions/mico/audit", params={"action": "results."}, headers=organizer
+    ).json()
+    assert [(e["action"], e["actor"]) for e in log] == [
+        ("results.export", "org"),
+        ("results.export", "org"),
+    ]
+    everything = arena.browser.get(
+        "/api/v1/admin/competitions/mico/audit", headers=organizer
+    ).json()
+    assert "competition.import-mico" in {e["action"] for e in everything}
+    assert (
+        arena.browser.get("/api/v1/admin/competitions/mico/audit", headers=ada).status_code == 403
+    )
+    _sign_in(arena, "org@example.org")
+    page = arena.browser.get("/competitions/mico/admin/audit", params={"action": "results."}).text
+    assert page.count("<code>results.export</code>") == 2 and "command line" not in page
