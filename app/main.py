@@ -24,6 +24,8 @@ from app.core.errors import DomainError, Invalid, Unavailable
 from app.core.jobs import CeleryDispatcher, Dispatcher, ThreadDispatcher
 from app.core.templating import templates
 from app.leaderboard import router as leaderboard_router
+from app.leaderboard.microcache import AnonymousLeaderboards
+from app.leaderboard.service import StandingsCache
 from app.submissions import router as submissions_router
 from app.submissions.notices import DoneListener
 from app.submissions.pipeline import Sweeper, score_submission
@@ -52,6 +54,8 @@ def create_app(
     app.state.session_factory = factory
     app.state.dispatcher = dispatcher
     app.state.done = DoneListener(settings.database_url)
+    app.state.standings = StandingsCache(settings.leaderboard_cache_seconds)
+    app.add_middleware(AnonymousLeaderboards, cache=app.state.standings)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

@@ -118,8 +118,16 @@ def _running(env: dict[str, str], args: argparse.Namespace, port: int, log: Path
     subprocess.run(["redis-cli", "-u", args.redis, "FLUSHDB"], check=False, capture_output=True)
     commands = [
         [MIA_ARENA, "serve", "--port", str(port), "--workers", str(args.web_workers)],
-        [MIA_ARENA, "worker", "--concurrency", str(args.scorers), "--loglevel", "warning",
-         "--pool", args.pool],
+        [
+            MIA_ARENA,
+            "worker",
+            "--concurrency",
+            str(args.scorers),
+            "--loglevel",
+            "warning",
+            "--pool",
+            args.pool,
+        ],
     ]
     processes = []
     for i, command in enumerate(commands):

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     scoring_attempts: int = Field(default=5, ge=1)
     # Each worker runs a sweeper (one sweeps at a time); off for workers that should not.
     worker_sweeper: bool = True
+    # A leaderboard is computed at most once per this many seconds per web process.
+    leaderboard_cache_seconds: float = Field(default=2, ge=0)
     # Without REDIS_URL the web server scores in-process, on this many threads.
     embedded_scorer_threads: int = Field(default=2, ge=1)
 

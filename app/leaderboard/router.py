@@ -6,10 +6,12 @@ import csv
 import io
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from app.auth.dependencies import ApiUser, MaybeApiUser, MaybeUser, SignedIn
 from app.competitions.dependencies import CompetitionDep
@@ -19,6 +21,7 @@ from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.templating import templates
 from app.leaderboard import service
+from app.models.competition import Competition
 from app.models.track import Track
 from app.submissions.dependencies import TrackDep
 
@@ -53,6 +56,7 @@ class LeaderboardOut(BaseModel):
     responses={404: {"description": "no such split, or hidden until the organizers reveal it"}},
 )
 def leaderboard_api(
+    request: Request,
     session: SessionDep,
     competition: CompetitionDep,
     track: TrackDep,
@@ -63,12 +67,38 @@ def leaderboard_api(
     """The ranking of a track on a split: `?format=csv` downloads the same rows."""
     service.require_split(session, competition, split, user)
     exact = not service.laddered(session, competition, split, user)
-    entries = service.with_reveal(
-        session, track, split, service.standings(session, competition, track, split, exact=exact)
-    )
+    cache = request.app.state.standings
     if format == "csv":
+        entries = _entries(request, session, competition, track, split, exact)
         return _csv(entries, f"{competition.slug}-{track.name}-{split}.csv")
-    return {"split": split, "entries": [e.to_dict() for e in entries]}
+
+    def body() -> bytes:
+        entries = _entries(request, session, competition, track, split, exact)
+        return orjson.dumps({"split": split, "entries": [e.to_dict() for e in entries]})
+
+    return Response(
+        cache.get(("json", track.id, split, exact), body), media_type="application/json"
+    )
+
+
+def _entries(
+    request: Request,
+    session: Session,
+    competition: Competition,
+    track: Track,
+    split: str,
+    exact: bool,
+) -> list[service.Entry]:
+    """The rows with their revealed ranks, from the process's cache while fresh."""
+    return request.app.state.standings.get(  # type: ignore[no-any-return]
+        ("entries", track.id, split, exact),
+        lambda: service.with_reveal(
+            session,
+            track,
+            split,
+            service.standings(session, competition, track, split, exact=exact),
+        ),
+    )
 
 
 def _csv(entries: list[service.Entry], filename: str) -> Response:
@@ -121,16 +151,14 @@ def leaderboard_page(
     splits = service.splits_of(session, competition)
     visible = split in splits and service.may_see(session, competition, split, user)
     ladder = service.laddered(session, competition, split, user)
-    entries = (
-        service.with_reveal(
-            session,
-            track,
-            split,
-            service.standings(session, competition, track, split, exact=not ladder),
-        )
-        if visible
-        else []
-    )
+    cache = request.app.state.standings
+    key = (track.id, split, not ladder)
+    rows = Markup("")
+    if visible:
+        entries = _entries(request, session, competition, track, split, not ladder)
+        rows = cache.get(("html", *key), lambda: _rows_html(entries))
+    if rows_only:
+        return HTMLResponse(rows)
     context: dict[str, Any] = {
         "competition": competition,
         "track": track,
@@ -138,16 +166,23 @@ def leaderboard_page(
         "split": split,
         "splits": [s for s in splits if service.may_see(session, competition, s, user)],
         "visible": visible,
-        "entries": entries,
-        "scenarios": sorted({n for e in entries for n in e.scenarios}),
+        "rows": rows,
         "organizer": user is not None and user.role in ORGANIZING_ROLES,
         "hidden_splits": [s for s in splits if service.hidden(session, competition, s)],
         "ladder": ladder,
     }
-    if visible and not rows_only and not ladder:  # curves would give exact scores away
-        context["charts"] = _overlays(service.top_rocs(session, entries, split))
-    name = "leaderboard/_rows.html" if rows_only else "leaderboard/show.html"
-    return templates.TemplateResponse(request, name, context)
+    if visible and not ladder:  # curves would give exact scores away
+        context["charts"] = cache.get(
+            ("charts", *key), lambda: _overlays(service.top_rocs(session, entries, split))
+        )
+    return templates.TemplateResponse(request, "leaderboard/show.html", context)
+
+
+def _rows_html(entries: list[service.Entry]) -> Markup:
+    """The table alone: the same for every reader, so made once per cache period."""
+    scenarios = sorted({n for e in entries for n in e.scenarios})
+    template = templates.get_template("leaderboard/_rows.html")
+    return Markup(template.render(entries=entries, scenarios=scenarios))
 
 
 def _overlays(rocs: dict[str, list[tuple[str, dict[str, list[float]]]]]) -> dict[str, Any]:

@@ -3,10 +3,13 @@ ranking score (ties to the earlier submission); which splits anyone may see; the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from time import monotonic
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -26,6 +29,7 @@ from app.models.team import Team
 from app.models.track import Track
 from app.models.user import User
 
+T = TypeVar("T")
 SHOWN_METRICS = ("TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_1000", "AUC", "MIA", "accuracy")
 
 
@@ -47,16 +51,27 @@ class Entry:
         return {**asdict(self), "submitted_at": self.submitted_at.isoformat()}
 
 
+def _phases(session: Session, competition: Competition) -> list[Phase]:
+    """The competition's phases, read once per session (a request asks several times)."""
+    memo: dict[int, list[Phase]] = session.info.setdefault("mia_phases", {})
+    if competition.id not in memo:
+        memo[competition.id] = list(
+            session.scalars(
+                select(Phase).where(Phase.competition_id == competition.id).order_by(Phase.id)
+            )
+        )
+    return memo[competition.id]
+
+
 def splits_of(session: Session, competition: Competition) -> list[str]:
     """Every split some phase scores, in the order phases name them."""
-    phases = session.scalars(select(Phase).where(Phase.competition_id == competition.id))
+    phases = _phases(session, competition)
     return list(dict.fromkeys(split for phase in phases for split in phase.scored_splits))
 
 
 def hidden(session: Session, competition: Competition, split: str) -> bool:
     """True for a split no phase shows (MICO's final), until the organizers reveal it."""
-    phases = session.scalars(select(Phase).where(Phase.competition_id == competition.id))
-    shown = any(split in phase.shown_splits for phase in phases)
+    shown = any(split in phase.shown_splits for phase in _phases(session, competition))
     return not shown and competition.revealed_at is None
 
 
@@ -80,9 +95,7 @@ def require_split(
 def ranking_phase(session: Session, competition: Competition, split: str) -> Phase | None:
     """The latest-made phase whose submissions this split ranks: its policy, pinning and
     Ladder settings apply."""
-    phases = session.scalars(
-        select(Phase).where(Phase.competition_id == competition.id).order_by(Phase.id)
-    ).all()
+    phases = _phases(session, competition)
     ranked = [p for p in phases if split in p.scored_splits and p.accepts_uploads] or [
         p for p in phases if split in p.scored_splits
     ]
@@ -240,11 +253,10 @@ def with_reveal(session: Session, track: Track, split: str, entries: list[Entry]
         .where(Reveal.track_id == track.id, Reveal.split == split)
         .order_by(Reveal.id.desc())
     )
-    if record is not None:
-        then = {e["participant"]: e["rank"] for e in record.entries}
-        for entry in entries:
-            entry.revealed_rank = then.get(entry.participant)
-    return entries
+    if record is None:
+        return entries
+    then = {e["participant"]: e["rank"] for e in record.entries}
+    return [replace(entry, revealed_rank=then.get(entry.participant)) for entry in entries]
 
 
 def reveal(session: Session, competition: Competition, organizer: User) -> list[Reveal]:
@@ -299,3 +311,46 @@ def top_rocs(
             (order.index(submission_id), leaders[submission_id], roc)
         )
     return {name: [(who, roc) for _, who, roc in sorted(c)] for name, c in curves.items()}
+
+
+class StandingsCache:
+    """Leaderboards (their rows, JSON and HTML) made at most once per `seconds` per process,
+    for every reader: a new score shows within that time. While one reader makes a stale one
+    again, the others keep the last one."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._kept: dict[Hashable, tuple[float, Any]] = {}
+        self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
+
+    def peek(self, key: Hashable, *, stale: bool = False) -> Any | None:
+        """What is kept for `key` if it is still fresh (or at all, with `stale`), else None."""
+        kept = self._kept.get(key)
+        if kept is None or (not stale and monotonic() - kept[0] >= self.seconds):
+            return None
+        return kept[1]
+
+    def put(self, key: Hashable, value: object) -> None:
+        """Keep `value` for `key` from now."""
+        self._kept[key] = (monotonic(), value)
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What `make` makes, from the cache while fresh."""
+        if self.seconds <= 0:
+            return make()
+        kept = self._kept.get(key)
+        if kept is not None and monotonic() - kept[0] < self.seconds:
+            return cast(T, kept[1])
+        lock = self._locks[key]
+        if kept is not None and not lock.acquire(blocking=False):
+            return cast(T, kept[1])  # someone is making it again: the last one meanwhile
+        if kept is None:
+            lock.acquire()
+        try:
+            kept = self._kept.get(key)
+            if kept is None or monotonic() - kept[0] >= self.seconds:
+                kept = (monotonic(), make())
+                self._kept[key] = kept
+            return cast(T, kept[1])
+        finally:
+            lock.release()

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from app.core.config import Settings
+from app.leaderboard.service import StandingsCache, standings
+from app.main import create_app
+from app.models.competition import Competition
 from app.models.phase import Phase
 from app.models.reveal import Reveal
 from app.models.submission import Submission
+from app.models.track import Track
 from app.models.user import Role
 from app.teams import service as teams
 from tests.fixtures.arena import Arena
+from tests.fixtures.browser import Sent
 
 BOARD = "/api/v1/competitions/mico/tracks/cifar10/leaderboard"
 
@@ -201,3 +209,43 @@ def test_the_ladder_ignores_an_improvement_smaller_than_its_step(arena: Arena) -
     shown = _board(arena)[0]
     assert shown["submission_id"] == medium["id"]  # strong is better, but by less than 0.5
     assert shown["ranking_score"] in (0.0, 0.5, 1.0)
+
+
+def test_the_cache_serves_a_leaderboard_for_its_seconds_then_computes_it_again(
+    arena: Arena,
+) -> None:
+    _, ada = arena.participant("ada@example.org")
+    _scored(arena, ada, "weak")
+    competition = arena.session.scalars(select(Competition)).one()
+    track = arena.session.scalars(select(Track).where(Track.name == "cifar10")).one()
+    cache = StandingsCache(3)
+
+    def board() -> list[object]:
+        return cache.get("dev", lambda: standings(arena.session, competition, track, "dev"))
+
+    first = board()
+    _, bob = arena.participant("bob@example.org")
+    _scored(arena, bob, "strong")
+    assert board() is first  # within its seconds: not made again
+    time.sleep(3.1)
+    assert [e.participant for e in board()] == ["bob", "ada"]  # type: ignore[attr-defined]
+
+
+def test_anonymous_reads_are_served_from_the_micro_cache_and_others_never(arena: Arena) -> None:
+    _, ada = arena.participant("ada@example.org")
+    _scored(arena, ada, "weak")
+    app = create_app(Settings(leaderboard_cache_seconds=60), arena.factory, Sent())
+    with TestClient(app, base_url="https://testserver") as browser:
+        assert [e["participant"] for e in browser.get(BOARD).json()["entries"]] == ["ada"]
+        assert browser.get(BOARD, params={"split": "final"}).status_code == 404
+        _, bob = arena.participant("bob@example.org")
+        _scored(arena, bob, "strong")
+        # Anonymous: the kept answer, for the cache's seconds.
+        assert [e["participant"] for e in browser.get(BOARD).json()["entries"]] == ["ada"]
+        # Organizers' tokens never get the anonymous answer: final is a 404 kept for the
+        # public, and the organizer still sees it.
+        _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+        answer = browser.get(BOARD, params={"split": "final"})
+        assert answer.status_code == 404 and "set-cookie" not in answer.headers
+        final = browser.get(BOARD, params={"split": "final"}, headers=organizer)
+        assert final.status_code == 200 and final.json()["entries"]
