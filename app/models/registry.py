@@ -11,6 +11,7 @@ from app.models import (  # noqa: F401
     reveal,
     scenario,
     score,
+    standing,
     submission,
     team,
     team_member,
