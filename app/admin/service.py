@@ -13,9 +13,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
-from app.competitions.registrations import require_organizer, tracks_of
+from app.competitions.registrations import require_organizer
 from app.core.errors import Invalid, NotFound
-from app.leaderboard.service import rebuild, refresh, splits_of, standings
+from app.leaderboard.service import splits_of, standings
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.models.competition import Competition
@@ -83,7 +83,6 @@ def change_phase(
     audit.record(
         session, competition, organizer, "phase.change", {"phase": phase.name, **_plain(values)}
     )
-    _rebuild_all(session, competition)
     return phase
 
 
@@ -99,7 +98,6 @@ def open_now(session: Session, competition: Competition, organizer: User, phase:
             other.ends_at = now
     phase.starts_at, phase.ends_at = now, None
     audit.record(session, competition, organizer, "phase.open", {"phase": phase.name})
-    _rebuild_all(session, competition)
     return phase
 
 
@@ -111,15 +109,7 @@ def close_now(session: Session, competition: Competition, organizer: User, phase
         raise Invalid(f"{phase.name} has not started; there is nothing to close")
     phase.ends_at = now
     audit.record(session, competition, organizer, "phase.close", {"phase": phase.name})
-    _rebuild_all(session, competition)
     return phase
-
-
-def _rebuild_all(session: Session, competition: Competition) -> None:
-    """A phase decides how participants are represented: every leaderboard again."""
-    session.info.pop("mia_phases", None)  # read again, changed
-    for track in tracks_of(session, competition):
-        rebuild(session, competition, track)
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
@@ -206,8 +196,6 @@ def disqualify(
         if not 3 <= len(reason) <= 500 or "\x00" in reason:
             raise Invalid("give the participant a reason, 3 to 500 characters")
     submission.disqualified = reason
-    session.flush()
-    refresh(session, submission)
     action = "submission.disqualify" if reason else "submission.requalify"
     audit.record(
         session, competition, organizer, action, {"submission": submission.id, "reason": reason}

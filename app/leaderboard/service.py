@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from time import monotonic
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import case, delete, func, insert, select, text
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
@@ -24,14 +24,12 @@ from app.models.ranking import Ranking
 from app.models.reveal import Reveal
 from app.models.scenario import Scenario
 from app.models.score import Score
-from app.models.standing import Standing
 from app.models.submission import Submission, SubmissionStatus
 from app.models.team import Team
 from app.models.track import Track
 from app.models.user import User
 
 T = TypeVar("T")
-_BOARD_LOCK = 0x6D6961  # "mia": with a track's id, the advisory lock of its leaderboard rows
 SHOWN_METRICS = ("TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_1000", "AUC", "MIA", "accuracy")
 
 
@@ -49,8 +47,8 @@ class Entry:
     revealed_rank: int | None = None  # as shown at the reveal, when one was made
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data, for JSON and for the record of a reveal (no deep copy: 2,000 rows)."""
-        return {**vars(self), "submitted_at": self.submitted_at.isoformat()}
+        """Plain data, for JSON and for the record of a reveal."""
+        return {**asdict(self), "submitted_at": self.submitted_at.isoformat()}
 
 
 def _phases(session: Session, competition: Competition) -> list[Phase]:
@@ -134,146 +132,44 @@ def standings(
     phase = ranking_phase(session, competition, split)
     if phase is not None and phase.ladder_eta and not exact and split in phase.shown_splits:
         return _ladder(session, track, split, phase.ladder_eta)
-    rows = _board(session, track, split)
-    if not rows and _has_rankings(session, track, split):
-        rebuild(session, competition, track)  # a board never read since the table came
-        rows = _board(session, track, split)
-    entries = [
-        Entry(
-            rank=i,
-            participant=team_name or user_name,
-            submission_id=submission_id,
-            ranking_score=score,
-            submitted_at=at,
-            submissions=count,
-        )
-        for i, (submission_id, score, at, count, user_name, team_name) in enumerate(rows, 1)
-    ]
-    _add_scenarios(session, entries, track, split)
-    return entries
-
-
-def _board(session: Session, track: Track, split: str) -> list[Any]:
-    """The kept rows of a leaderboard, in rank order, with the names to show."""
-    return list(
-        session.execute(
-            select(
-                Standing.submission_id,
-                Standing.ranking_score,
-                Standing.submitted_at,
-                Standing.submissions,
-                User.display_name,
-                Team.name,
-            )
-            .join(User, User.id == Standing.user_id)
-            .outerjoin(Team, Team.id == Standing.team_id)
-            .where(Standing.track_id == track.id, Standing.split == split)
-            .order_by(Standing.ranking_score.desc(), Standing.submitted_at, Standing.submission_id)
-        ).tuples()
-    )
-
-
-def _has_rankings(session: Session, track: Track, split: str) -> bool:
-    query = (
-        select(Ranking.submission_id)
-        .join(Submission)
-        .where(Submission.track_id == track.id, Ranking.split == split)
-    )
-    return session.scalar(query.limit(1)) is not None
-
-
-def owner_of(submission: Submission) -> int:
-    """The key of whoever a submission represents: its team (as minus its id) or its user."""
-    return -submission.team_id if submission.team_id else submission.user_id
-
-
-def _representatives(
-    session: Session, competition: Competition, track: Track, split: str, owner: int | None
-) -> list[Any]:
-    """Each participant's representative scored submission (or one participant's), by the
-    phase's policy or their pin, with how many they have."""
-    phase = ranking_phase(session, competition, split)
     pick_order: tuple[Any, ...] = (Submission.created_at.desc(), Submission.id.desc())
     if phase is not None and phase.leaderboard_policy is LeaderboardPolicy.BEST:
         pick_order = (Ranking.ranking_score.desc(), Submission.created_at, Submission.id)
     if phase is not None and phase.allow_pinning:
         pick_order = (Submission.pinned.desc(), *pick_order)
-    query = (
+    candidates = (
         select(
             Submission.id,
             Submission.user_id,
             Submission.team_id,
             Submission.created_at,
             Ranking.ranking_score,
-            _owner().label("owner"),
             func.row_number().over(partition_by=_owner(), order_by=pick_order).label("pick"),
             func.count().over(partition_by=_owner()).label("n"),
         )
         .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
         .where(*_ranked(track))
+        .subquery()
     )
-    if owner is not None and owner < 0:  # by the indexed columns, not the expression
-        query = query.where(Submission.team_id == -owner)
-    elif owner is not None:
-        query = query.where(Submission.user_id == owner, Submission.team_id.is_(None))
-    candidates = query.subquery()
-    return list(session.execute(select(candidates).where(candidates.c.pick == 1)).all())
-
-
-def _standing(track: Track, split: str, row: Any) -> dict[str, Any]:
-    return {
-        "track_id": track.id,
-        "split": split,
-        "owner": row.owner,
-        "submission_id": row.id,
-        "user_id": row.user_id,
-        "team_id": row.team_id,
-        "ranking_score": row.ranking_score,
-        "submitted_at": row.created_at,
-        "submissions": row.n,
-    }
-
-
-def rebuild(session: Session, competition: Competition, track: Track) -> None:
-    """Every participant's row of the track's leaderboards again (after a change of policy,
-    of the phases, or a first read)."""
-    _lock_board(session, track)
-    for split in splits_of(session, competition):
-        session.execute(
-            delete(Standing).where(Standing.track_id == track.id, Standing.split == split)
+    rows = session.execute(
+        select(candidates)
+        .where(candidates.c.pick == 1)
+        .order_by(candidates.c.ranking_score.desc(), candidates.c.created_at, candidates.c.id)
+    ).all()
+    names = _names(session, rows)
+    entries = [
+        Entry(
+            rank=i,
+            participant=names[-row.team_id if row.team_id else row.user_id],
+            submission_id=row.id,
+            ranking_score=row.ranking_score,
+            submitted_at=row.created_at,
+            submissions=row.n,
         )
-        rows = _representatives(session, competition, track, split, None)
-        if rows:
-            session.execute(insert(Standing), [_standing(track, split, r) for r in rows])
-    session.flush()
-
-
-def refresh(session: Session, submission: Submission) -> None:
-    """The row of a submission's owner again, on every leaderboard of its track: in the
-    transaction that scored, pinned or disqualified it."""
-    track = session.get_one(Track, submission.track_id)
-    competition = session.get_one(Competition, track.competition_id)
-    owner = owner_of(submission)
-    _lock_board(session, track)
-    for split in splits_of(session, competition):
-        session.execute(
-            delete(Standing).where(
-                Standing.track_id == track.id, Standing.split == split, Standing.owner == owner
-            )
-        )
-        rows = _representatives(session, competition, track, split, owner)
-        if rows:
-            session.execute(insert(Standing), [_standing(track, split, r) for r in rows])
-    session.flush()
-
-
-def _lock_board(session: Session, track: Track) -> None:
-    """One writer of a track's rows at a time (PostgreSQL; SQLite writes one at a time)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:kind, :track)"),
-            {"kind": _BOARD_LOCK, "track": track.id},
-        )
+        for i, row in enumerate(rows, start=1)
+    ]
+    _add_scenarios(session, entries, split)
+    return entries
 
 
 def _ladder(session: Session, track: Track, split: str, eta: float) -> list[Entry]:
@@ -336,28 +232,18 @@ def _names(session: Session, rows: Sequence[Any]) -> dict[int, str]:
     return names
 
 
-def _add_scenarios(session: Session, entries: list[Entry], track: Track, split: str) -> None:
-    """Each row's metrics per scenario (the ones the leaderboard shows)."""
+def _add_scenarios(session: Session, entries: list[Entry], split: str) -> None:
     by_submission = {entry.submission_id: entry for entry in entries}
     if not by_submission:
         return
     rows = session.execute(
         select(Score.submission_id, Scenario.name, Score.metrics)
         .join(Scenario, Scenario.id == Score.scenario_id)
-        .join(
-            Standing,
-            (Standing.submission_id == Score.submission_id)
-            & (Standing.track_id == track.id)
-            & (Standing.split == split),
-        )
-        .where(Score.split == split)
+        .where(Score.submission_id.in_(list(by_submission)), Score.split == split)
+        .order_by(Scenario.name)
     ).tuples()
     for submission_id, name, metrics in rows:
-        entry = by_submission.get(submission_id)
-        if entry is not None:
-            entry.scenarios[name] = {k: metrics[k] for k in SHOWN_METRICS}
-    for entry in entries:
-        entry.scenarios = dict(sorted(entry.scenarios.items()))
+        by_submission[submission_id].scenarios[name] = {k: metrics[k] for k in SHOWN_METRICS}
 
 
 def with_reveal(session: Session, track: Track, split: str, entries: list[Entry]) -> list[Entry]:

@@ -11,7 +11,6 @@ from app.models import (  # noqa: F401
     reveal,
     scenario,
     score,
-    standing,
     submission,
     team,
     team_member,

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from app.competitions.service import definition_of
 from app.core import jobs
 from app.core.db import committing
-from app.leaderboard import service as leaderboards
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.ground_truth import GroundTruth as TruthRow
@@ -211,7 +210,6 @@ def _store(
         submission.error, submission.server_fault = None, False
         submission.scored_at, submission.scoring_ms = utcnow(), round(elapsed_ms, 3)
         submission.scorer_version = SCORER_VERSION
-        leaderboards.refresh(session, submission)
         notify_done(session, submission_id)
     return "scored"
 
@@ -224,7 +222,6 @@ def _fail(factory: SessionFactory, submission_id: int, error: str, *, server_fau
         submission.status, submission.error = SubmissionStatus.FAILED, error
         submission.server_fault = server_fault
         submission.scored_at = utcnow()
-        leaderboards.refresh(session, submission)  # a rescored one may have been ranked
         notify_done(session, submission_id)
     return "failed"
 

@@ -14,7 +14,6 @@ from app.competitions.registrations import ORGANIZING_ROLES, registration_of, tr
 from app.competitions.service import definition_of
 from app.core.db import committing
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
-from app.leaderboard import service as leaderboards
 from app.models.competition import Competition
 from app.models.phase import Phase
 from app.models.registration import Registration, RegistrationStatus
@@ -313,5 +312,4 @@ def pin(session: Session, submission: Submission, user: User, *, pinned: bool) -
     )
     submission.pinned = pinned
     session.flush()
-    leaderboards.refresh(session, submission)
     return submission
