@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from time import monotonic
 from typing import Any, TypeVar, cast
@@ -47,8 +47,8 @@ class Entry:
     revealed_rank: int | None = None  # as shown at the reveal, when one was made
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data, for JSON and for the record of a reveal."""
-        return {**asdict(self), "submitted_at": self.submitted_at.isoformat()}
+        """Plain data, for JSON and for the record of a reveal (no deep copy: 2,000 rows)."""
+        return {**vars(self), "submitted_at": self.submitted_at.isoformat()}
 
 
 def _phases(session: Session, competition: Competition) -> list[Phase]:

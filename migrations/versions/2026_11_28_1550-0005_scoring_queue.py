@@ -22,9 +22,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("server_fault", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
-        batch_op.add_column(
-            sa.Column("attempts", sa.Integer(), server_default="0", nullable=False)
-        )
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(
             sa.Column(
                 "queued_at",

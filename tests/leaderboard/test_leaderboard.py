@@ -85,8 +85,16 @@ def test_latest_or_best_represents_a_participant_and_ties_go_to_the_earlier(aren
         latest[0]["ranking_score"] == latest[1]["ranking_score"] and latest[0]["submissions"] == 2
     )
 
-    arena.session.execute(update(Phase).values(leaderboard_policy="best"))
-    arena.session.commit()
+    # An organizer changes the policy: every leaderboard follows at once.
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    phases = arena.browser.get("/api/v1/admin/competitions/mico/phases", headers=organizer).json()
+    for phase in phases:
+        changed = arena.browser.post(
+            f"/api/v1/admin/competitions/mico/phases/{phase['id']}",
+            json={"leaderboard_policy": "best"},
+            headers=organizer,
+        )
+        assert changed.status_code == 200, changed.text
     best = _board(arena)
     assert [(e["participant"], e["submission_id"]) for e in best] == [
         ("ada", strong["id"]),
