@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -380,23 +379,11 @@ def sweeper() -> None:
     deployments that keep it apart)."""
     from app.core.config import get_settings
     from app.core.db import sessions
-    from app.core.jobs import CeleryDispatcher, ThreadDispatcher
-    from app.submissions.pipeline import Sweeper, score_submission
+    from app.submissions.pipeline import Sweeper, dispatcher_for
 
     settings = get_settings()
     factory = sessions()
-    send = (
-        CeleryDispatcher(settings.redis_url).send
-        if settings.redis_url
-        else ThreadDispatcher(partial(score_submission, factory), 1).send
-    )
-    loop = Sweeper(
-        factory,
-        send,
-        interval=settings.sweep_interval_seconds,
-        stuck_after=settings.stuck_after_seconds,
-        attempts=settings.scoring_attempts,
-    )
+    loop = Sweeper.from_settings(factory, dispatcher_for(settings, factory).send, settings)
     click.echo(f"sweeping every {settings.sweep_interval_seconds} s (Ctrl-C to stop)")
     loop.run()
 
@@ -422,16 +409,11 @@ def submissions_rescore(slug: str, track: str | None, everything: bool) -> None:
     from app.competitions.registrations import competition_by_slug, tracks_of
     from app.core.config import get_settings
     from app.core.db import sessions
-    from app.core.jobs import CeleryDispatcher, ThreadDispatcher
     from app.models.submission import Submission, SubmissionStatus
-    from app.submissions.pipeline import rescore, score_submission
+    from app.submissions.pipeline import dispatcher_for, rescore
 
     settings = get_settings()
-    dispatcher = (
-        CeleryDispatcher(settings.redis_url)
-        if settings.redis_url
-        else ThreadDispatcher(partial(score_submission, sessions()), 2)
-    )
+    dispatcher = dispatcher_for(settings, sessions())
     with _database() as session:
         competition = competition_by_slug(session, slug)
         track_ids = [t.id for t in tracks_of(session, competition) if track in (None, t.name)]

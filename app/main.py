@@ -21,14 +21,14 @@ from app.competitions import router as competitions_router
 from app.core.config import Settings, get_settings
 from app.core.db import sessions
 from app.core.errors import DomainError, Invalid, Unavailable
-from app.core.jobs import CeleryDispatcher, Dispatcher, ThreadDispatcher
+from app.core.jobs import Dispatcher
 from app.core.templating import templates
 from app.leaderboard import router as leaderboard_router
 from app.leaderboard.microcache import AnonymousLeaderboards
 from app.leaderboard.service import StandingsCache
 from app.submissions import router as submissions_router
 from app.submissions.notices import DoneListener
-from app.submissions.pipeline import Sweeper, score_submission
+from app.submissions.pipeline import Sweeper, dispatcher_for
 from app.teams import router as teams_router
 
 
@@ -43,7 +43,7 @@ def create_app(
     factory = session_factory or sessions()
     background = dispatcher is None
     if dispatcher is None:
-        dispatcher = _dispatcher(settings, factory)
+        dispatcher = dispatcher_for(settings, factory)
     app = FastAPI(
         title="mia-arena",
         version="0.1.0",
@@ -85,14 +85,6 @@ def create_app(
 MULTIPART_OVERHEAD = 64 * 1024  # an upload form's other fields and boundaries
 
 
-def _dispatcher(settings: Settings, factory: Callable[[], Session]) -> Dispatcher:
-    """Celery through Redis when REDIS_URL is set; otherwise threads of this process."""
-    if settings.redis_url:
-        return CeleryDispatcher(settings.redis_url)
-    run = partial(score_submission, factory, attempts=settings.scoring_attempts)
-    return ThreadDispatcher(run, settings.embedded_scorer_threads)
-
-
 @asynccontextmanager
 async def _lifespan(
     settings: Settings,
@@ -107,13 +99,7 @@ async def _lifespan(
         app.state.done.start()
     sweeper = None
     if background and not settings.redis_url:
-        sweeper = Sweeper(
-            factory,
-            dispatcher.send,
-            interval=settings.sweep_interval_seconds,
-            stuck_after=settings.stuck_after_seconds,
-            attempts=settings.scoring_attempts,
-        )
+        sweeper = Sweeper.from_settings(factory, dispatcher.send, settings)
         sweeper.start()
     yield
     if sweeper is not None:

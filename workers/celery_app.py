@@ -47,12 +47,8 @@ def _fresh_connections(**_: Any) -> None:
 def _start_sweeper(**_: Any) -> None:
     if not settings.worker_sweeper:
         return
-    Sweeper(
-        sessions(),
-        CeleryDispatcher(settings.redis_url or "").send,
-        interval=settings.sweep_interval_seconds,
-        stuck_after=settings.stuck_after_seconds,
-        attempts=settings.scoring_attempts,
+    Sweeper.from_settings(
+        sessions(), CeleryDispatcher(settings.redis_url or "").send, settings
     ).start()
     log.info(
         "sweeper started: every %ss, resending after %ss",

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.competitions.service import definition_of
 from app.core import jobs
+from app.core.config import Settings
 from app.core.db import committing
 from app.models.base import utcnow
 from app.models.competition import Competition
@@ -294,6 +295,15 @@ def _sweep_lock(session: Session) -> bool:
     )
 
 
+def dispatcher_for(settings: Settings, factory: SessionFactory) -> jobs.Dispatcher:
+    """Celery through Redis when REDIS_URL is set; otherwise threads of this process running
+    this module's scoring (the embedded mode)."""
+    if settings.redis_url:
+        return jobs.CeleryDispatcher(settings.redis_url)
+    run = partial(score_submission, factory, attempts=settings.scoring_attempts)
+    return jobs.ThreadDispatcher(run, settings.embedded_scorer_threads)
+
+
 class Sweeper(threading.Thread):
     """The sweep, every `interval` seconds, in a daemon thread of a worker or web server."""
 
@@ -311,6 +321,19 @@ class Sweeper(threading.Thread):
         self._every, self._attempts = interval, attempts
         self._stuck_after = timedelta(seconds=stuck_after)
         self.stopped = threading.Event()
+
+    @classmethod
+    def from_settings(
+        cls, factory: SessionFactory, send: Callable[[int], None], settings: Settings
+    ) -> Sweeper:
+        """A sweeper with the configured interval, timeout and attempts."""
+        return cls(
+            factory,
+            send,
+            interval=settings.sweep_interval_seconds,
+            stuck_after=settings.stuck_after_seconds,
+            attempts=settings.scoring_attempts,
+        )
 
     def run(self) -> None:
         while not self.stopped.wait(self._every):
