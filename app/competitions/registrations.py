@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.competitions import audit
 from app.core.errors import Forbidden, Invalid, NotFound
-from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.registration import Registration, RegistrationStatus
@@ -106,12 +106,11 @@ def decide(
     if registration is None or registration.competition_id != competition.id:
         raise NotFound("no such registration in this competition")
     registration.status = status
-    session.add(
-        AuditEntry(
-            actor_id=organizer.id,
-            competition_id=competition.id,
-            action=f"registration.{status.value}",
-            detail={"registration_id": registration.id},
-        )
+    audit.record(
+        session,
+        competition,
+        organizer,
+        f"registration.{status.value}",
+        {"registration_id": registration.id},
     )
     return registration

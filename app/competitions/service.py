@@ -12,8 +12,8 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.competitions import audit
 from app.core.errors import Invalid
-from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.ground_truth import GroundTruth
@@ -86,18 +86,17 @@ def import_mico(
                 )
     if report.created:
         report.phases_added = _mico_phases(session, report.competition, definition, now or utcnow())
-    session.add(
-        AuditEntry(
-            competition_id=report.competition.id,
-            action="competition.import-mico",
-            detail={
-                "tracks": report.tracks,
-                "truth_added": report.truth_added,
-                "truth_changed": report.truth_changed,
-            },
-        )
+    audit.record(
+        session,
+        report.competition,
+        None,
+        "competition.import-mico",
+        {
+            "tracks": report.tracks,
+            "truth_added": report.truth_added,
+            "truth_changed": report.truth_changed,
+        },
     )
-    session.flush()
     return report
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from time import monotonic
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
@@ -110,12 +110,24 @@ def laddered(session: Session, competition: Competition, split: str, user: User 
     return bool(phase is not None and phase.ladder_eta and split in phase.shown_splits)
 
 
-def _ranked(track: Track) -> tuple[Any, ...]:
-    """What may be ranked: the track's scored submissions, none disqualified."""
+def _rankable(track: Track, split: str, *columns: Any) -> Select[Any]:
+    """The track's submissions that may be ranked (scored, none disqualified) with their
+    ranking score on `split`, and any further columns."""
     return (
-        Submission.track_id == track.id,
-        Submission.status == SubmissionStatus.SCORED,
-        Submission.disqualified.is_(None),
+        select(
+            Submission.id,
+            Submission.user_id,
+            Submission.team_id,
+            Submission.created_at,
+            Ranking.ranking_score,
+            *columns,
+        )
+        .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
+        .where(
+            Submission.track_id == track.id,
+            Submission.status == SubmissionStatus.SCORED,
+            Submission.disqualified.is_(None),
+        )
     )
 
 
@@ -137,20 +149,12 @@ def standings(
         pick_order = (Ranking.ranking_score.desc(), Submission.created_at, Submission.id)
     if phase is not None and phase.allow_pinning:
         pick_order = (Submission.pinned.desc(), *pick_order)
-    candidates = (
-        select(
-            Submission.id,
-            Submission.user_id,
-            Submission.team_id,
-            Submission.created_at,
-            Ranking.ranking_score,
-            func.row_number().over(partition_by=_owner(), order_by=pick_order).label("pick"),
-            func.count().over(partition_by=_owner()).label("n"),
-        )
-        .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
-        .where(*_ranked(track))
-        .subquery()
-    )
+    candidates = _rankable(
+        track,
+        split,
+        func.row_number().over(partition_by=_owner(), order_by=pick_order).label("pick"),
+        func.count().over(partition_by=_owner()).label("n"),
+    ).subquery()
     rows = session.execute(
         select(candidates)
         .where(candidates.c.pick == 1)
@@ -177,17 +181,9 @@ def _ladder(session: Session, track: Track, split: str, eta: float) -> list[Entr
     only for one that beats it by more than eta, and is shown rounded to eta. No per-scenario
     metric is shown: it would give the exact score away."""
     rows = session.execute(
-        select(
-            Submission.id,
-            Submission.user_id,
-            Submission.team_id,
-            Submission.created_at,
-            Ranking.ranking_score,
-            _owner().label("owner"),
+        _rankable(track, split, _owner().label("owner")).order_by(
+            Submission.created_at, Submission.id
         )
-        .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
-        .where(*_ranked(track))
-        .order_by(Submission.created_at, Submission.id)
     ).all()
     shown: dict[int, tuple[float, Any]] = {}
     counts: dict[int, int] = {}
