@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -19,9 +17,9 @@ from app.competitions.dependencies import CompetitionDep
 from app.competitions.registrations import require_organizer, tracks_of
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
+from app.core.downloads import attachment, csv_download, spreadsheet_safe
 from app.core.errors import DomainError, Invalid
 from app.core.templating import templates
-from app.leaderboard.router import spreadsheet_safe
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.submission import SubmissionStatus
 from app.models.track import Track
@@ -391,10 +389,8 @@ def _export(
 ) -> Response:
     rows = service.export(session, competition, user, track)
     name = f"{competition.slug}-{track.name}-results.{format}"
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format == "json":
-        return JSONResponse(rows, headers=disposition)
-    out = io.StringIO()
+        return JSONResponse(rows, headers=attachment(name))
     columns = [
         "split",
         "rank",
@@ -408,11 +404,9 @@ def _export(
         "ground_truth_sha256",
         "scored_at",
     ]
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(str(row[c])) for c in columns])
-    return Response(out.getvalue(), media_type="text/csv", headers=disposition)
+    return csv_download(
+        name, columns, ([spreadsheet_safe(str(r[c])) for c in columns] for r in rows)
+    )
 
 
 class AuditOut(BaseModel):

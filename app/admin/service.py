@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.competitions import audit
 from app.competitions.registrations import require_organizer
+from app.core.db import row_by_id
 from app.core.errors import Invalid, NotFound
 from app.leaderboard.service import splits_of, standings
 from app.models.audit import AuditEntry
@@ -57,7 +58,7 @@ def phases_of(session: Session, competition: Competition) -> list[Phase]:
 
 def phase_of(session: Session, competition: Competition, phase_id: int) -> Phase:
     """One of the competition's phases, or NotFound."""
-    phase = session.get(Phase, phase_id) if 1 <= phase_id <= 2**31 - 1 else None
+    phase = row_by_id(session, Phase, phase_id)
     if phase is None or phase.competition_id != competition.id:
         raise NotFound(f"{competition.title} has no phase {phase_id}")
     return phase
@@ -175,7 +176,7 @@ def submissions_of(
 
 def submission_in(session: Session, competition: Competition, submission_id: int) -> Submission:
     """One of the competition's submissions, or NotFound."""
-    submission = session.get(Submission, submission_id) if 1 <= submission_id <= 2**31 - 1 else None
+    submission = row_by_id(session, Submission, submission_id)
     track = session.get(Track, submission.track_id) if submission else None
     if submission is None or track is None or track.competition_id != competition.id:
         raise NotFound(f"{competition.title} has no submission {submission_id}")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import orjson
 from alembic import command
@@ -78,6 +78,17 @@ def sessions(bind: Engine | Connection | None = None) -> sessionmaker[Session]:
 def session_scope(bind: Engine | Connection | None = None) -> AbstractContextManager[Session]:
     """A session on `bind` (DATABASE_URL's engine by default) that commits on success."""
     return committing(sessions(bind)())
+
+
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one is simply not there
+
+M = TypeVar("M")
+
+
+def row_by_id(session: Session, model: type[M], row_id: int) -> M | None:
+    """The row of `model` with this id, or None, also for an id no row can have (asking the
+    database for 2**31 would be an error, not an absence)."""
+    return session.get(model, row_id) if 1 <= row_id <= MAX_ID else None
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 import orjson
@@ -19,6 +17,7 @@ from app.competitions.registrations import ORGANIZING_ROLES
 from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
+from app.core.downloads import csv_download, spreadsheet_safe
 from app.core.templating import templates
 from app.leaderboard import service
 from app.models.competition import Competition
@@ -103,39 +102,33 @@ def _entries(
 
 
 def _csv(entries: list[service.Entry], filename: str) -> Response:
-    out = io.StringIO()
     scenarios = sorted({name for e in entries for name in e.scenarios})
-    writer = csv.writer(out)
-    writer.writerow(
-        ["rank", "participant", "submission_id", "ranking_score", "submitted_at", "submissions"]
-        + [f"{s}:{m}" for s in scenarios for m in service.SHOWN_METRICS]
-    )
-    for e in entries:
-        writer.writerow(
-            [
-                e.rank,
-                spreadsheet_safe(e.participant),
-                e.submission_id,
-                repr(e.ranking_score),
-                e.submitted_at.isoformat(),
-                e.submissions,
-            ]
-            + [
+    header = [
+        "rank",
+        "participant",
+        "submission_id",
+        "ranking_score",
+        "submitted_at",
+        "submissions",
+        *(f"{s}:{m}" for s in scenarios for m in service.SHOWN_METRICS),
+    ]
+    rows = (
+        [
+            e.rank,
+            spreadsheet_safe(e.participant),
+            e.submission_id,
+            repr(e.ranking_score),
+            e.submitted_at.isoformat(),
+            e.submissions,
+            *(
                 repr(e.scenarios.get(s, {}).get(m, ""))
                 for s in scenarios
                 for m in service.SHOWN_METRICS
-            ]
-        )
-    return Response(
-        out.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            ),
+        ]
+        for e in entries
     )
-
-
-def spreadsheet_safe(text: str) -> str:
-    """A name a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return csv_download(filename, header, rows)
 
 
 @pages.get("/competitions/{slug}/tracks/{track}/leaderboard")

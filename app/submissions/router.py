@@ -20,6 +20,7 @@ from app.core import jobs
 from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep, committing
+from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
 from app.core.templating import templates
 from app.models.base import utcnow
@@ -196,7 +197,7 @@ def _zip(session: Session, submission: Submission) -> Response:
     return Response(
         zip_bytes(session, submission.id),
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="submission-{submission.id}.zip"'},
+        headers=attachment(f"submission-{submission.id}.zip"),
     )
 
 

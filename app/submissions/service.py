@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.competitions.registrations import ORGANIZING_ROLES, registration_of, tracks_of
 from app.competitions.service import definition_of
-from app.core.db import committing
+from app.core.db import committing, row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
 from app.models.competition import Competition
 from app.models.phase import Phase
@@ -29,7 +29,6 @@ from app.scoring.readers import read_submission
 from app.teams.service import team_of
 
 MAX_DESCRIPTION = 2000
-MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one is simply not there
 _REFUSED = {
     RegistrationStatus.PENDING: "your registration to {title} waits for an organizer's approval",
     RegistrationStatus.REJECTED: "your registration to {title} was not approved",
@@ -232,8 +231,7 @@ def duration(seconds: int) -> str:
 def visible_submission(session: Session, submission_id: int, user: User) -> Submission:
     """A submission its owner, the owner's team or an organizer asks for; NotFound to anyone
     else, exactly as for one that does not exist."""
-    in_range = 1 <= submission_id <= MAX_ID
-    submission = session.get(Submission, submission_id) if in_range else None
+    submission = row_by_id(session, Submission, submission_id)
     if submission is None or not _may_see(session, submission, user):
         raise NotFound(f"there is no submission {submission_id}")
     return submission
