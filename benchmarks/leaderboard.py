@@ -31,7 +31,8 @@ from pathlib import Path
 
 import httpx2 as httpx
 import psycopg
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
+from throwaway import throwaway_database  # benchmarks/throwaway.py
 
 from app.auth.passwords import hash_password
 from app.competitions.service import import_mico
@@ -42,7 +43,6 @@ from app.models.scenario import Scenario
 from app.models.track import Track
 from app.scoring.demo import write_demo_data
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MIA_ARENA = str(Path(sys.executable).with_name("mia-arena"))
 METRICS = (
     "TPR_FPR_10",
@@ -66,7 +66,7 @@ def main() -> None:
         "--requests", type=int, default=100, help="per reader and endpoint (without wrk)"
     )
     args = parser.parse_args()
-    with _database() as url:
+    with throwaway_database() as url:
         started = time.perf_counter()
         _fill(url, args.submissions, args.participants)
         print(
@@ -80,20 +80,6 @@ def main() -> None:
                 ("API", "/api/v1/competitions/mico/tracks/cifar10/leaderboard?split=dev"),
             ]:
                 _read(base + path, name, args.readers, args.requests)
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    name = f"mia_bench_{secrets.token_hex(4)}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _fill(url: str, count: int, participants: int) -> None:

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import update
+from throwaway import throwaway_database  # benchmarks/throwaway.py
 
 from app.auth import service as auth
 from app.competitions import registrations
@@ -41,7 +42,6 @@ from app.scoring.demo import write_demo_data
 
 CPU: dict[str, float] = {}
 MIA_ARENA = str(Path(sys.executable).with_name("mia-arena"))
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, _database() as url:
+    with tempfile.TemporaryDirectory() as folder, throwaway_database() as url:
         demo = Path(folder)
         write_demo_data(demo, ["cifar10"], seed=7)
         zips = sorted((demo / "submissions").glob("cifar10-*.zip"))
@@ -75,21 +75,6 @@ def main() -> None:
         with _running(env, args, port, demo):
             figures, wall = _load(f"http://127.0.0.1:{port}", tokens, zips, args)
     _report(figures, wall, args)
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    """A throwaway PostgreSQL database, dropped at the end."""
-    name = f"mia_bench_{secrets.token_hex(4)}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _prepare(url: str, truth: Path, clients: int) -> list[str]:

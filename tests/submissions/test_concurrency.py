@@ -11,18 +11,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from app.auth import service as auth
-from app.competitions import registrations
-from app.competitions.service import import_mico
-from app.core.db import committing, make_engine, sessions, upgrade
+from app.core.db import committing, sessions
 from app.core.errors import TooMany
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.phase import Phase
 from app.models.submission import Submission
-from app.models.user import Role, User
+from app.models.user import User
 from app.submissions import service
-from tests.fixtures.browser import PASSWORD
+from tests.fixtures.arena import seed_mico
+from tests.fixtures.database import migrated
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
@@ -30,17 +28,11 @@ def test_eight_uploads_at_once_store_only_what_the_daily_limit_allows(
     backend: str, new_postgres_database: Callable[[], str], demo: Path, tmp_path: Path
 ) -> None:
     url = new_postgres_database() if backend == "postgresql" else f"sqlite:///{tmp_path}/c.db"
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        upgrade(connection)
+    engine = migrated(url)
     factory = sessions(engine)
+    user_id, _ = seed_mico(factory, demo)
     with committing(factory()) as session:
-        competition = import_mico(session, demo / "truth").competition
         session.execute(update(Phase).values(max_per_day=3))
-        user = auth.create_user(session, "ada@example.org", PASSWORD, role=Role.PARTICIPANT)
-        registrations.register(session, competition, user, accept_terms=True)
-        session.flush()
-        user_id = user.id
     data = (demo / "submissions" / "cifar10-weak.zip").read_bytes()
     start = threading.Barrier(8)
 

@@ -12,27 +12,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.auth import service as auth
-from app.competitions import registrations
-from app.competitions.service import import_mico
 from app.core.config import Settings
 from app.core.db import committing, sessions
 from app.main import create_app
 from app.models.base import utcnow
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
-from app.models.user import Role
-from tests.fixtures.browser import PASSWORD
+from tests.fixtures.arena import seed_mico
 from tests.fixtures.services import wait_for
 
 
 @pytest.fixture
 def embedded(sqlite: Engine, demo: Path) -> Iterator[tuple[TestClient, dict[str, str], Engine]]:
-    with committing(sessions(sqlite)()) as session:
-        competition = import_mico(session, demo / "truth").competition
-        user = auth.create_user(session, "ada@example.org", PASSWORD, role=Role.PARTICIPANT)
-        registrations.register(session, competition, user, accept_terms=True)
-        token = auth.create_token(session, user)[1]
+    _, headers = seed_mico(sessions(sqlite), demo)
     settings = Settings(
         database_url=str(sqlite.url),
         redis_url=None,
@@ -41,7 +33,7 @@ def embedded(sqlite: Engine, demo: Path) -> Iterator[tuple[TestClient, dict[str,
     )
     app = create_app(settings, sessions(sqlite))
     with TestClient(app, base_url="https://testserver") as browser:
-        yield browser, {"Authorization": f"Bearer {token}"}, sqlite
+        yield browser, headers, sqlite
 
 
 def _status(engine: Engine, submission_id: int) -> SubmissionStatus:

@@ -16,16 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.auth import service as auth
-from app.competitions import registrations
-from app.competitions.service import import_mico
 from app.core.config import Settings
-from app.core.db import committing, make_engine, sessions, upgrade
+from app.core.db import committing, sessions
 from app.main import create_app
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
-from app.models.user import Role
-from tests.fixtures.browser import PASSWORD
+from tests.fixtures.arena import seed_mico
+from tests.fixtures.database import migrated
 from tests.fixtures.services import RedisServer, Worker, wait_for
 
 # Seconds before the sweeper resends (60 in production); a task's soft time limit is half of
@@ -82,15 +79,9 @@ def line(
     tmp_path: Path,
 ) -> Iterator[Line]:
     url = new_postgres_database()
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        upgrade(connection)
+    engine = migrated(url)
     factory = sessions(engine)
-    with committing(factory()) as session:
-        competition = import_mico(session, demo / "truth").competition
-        user = auth.create_user(session, "ada@example.org", PASSWORD, role=Role.PARTICIPANT)
-        registrations.register(session, competition, user, accept_terms=True)
-        token = auth.create_token(session, user)[1]
+    _, headers = seed_mico(factory, demo)
     env = {
         "DATABASE_URL": url,
         "REDIS_URL": redis_server.url,
@@ -101,9 +92,7 @@ def line(
     app = create_app(Settings(database_url=url, redis_url=redis_server.url), factory)
     try:
         with TestClient(app, base_url="https://testserver") as browser:
-            yield Line(
-                browser, {"Authorization": f"Bearer {token}"}, factory, worker, redis_server, demo
-            )
+            yield Line(browser, headers, factory, worker, redis_server, demo)
     finally:
         worker.kill()
         engine.dispose()
