@@ -290,14 +290,29 @@ def competitions() -> None:
 @click.argument("truth", type=click.Path(exists=True, path_type=Path))
 @click.option("--slug", default="mico", show_default=True, help="The competition's short name.")
 @click.option("--title", help="The competition's title (default: MICO's).")
-def competitions_import_mico(truth: Path, slug: str, title: str | None) -> None:
+@click.option(
+    "--organizer",
+    "organizers",
+    multiple=True,
+    metavar="EMAIL",
+    help="An account that runs this competition (repeatable; admins run every one).",
+)
+def competitions_import_mico(
+    truth: Path, slug: str, title: str | None, organizers: tuple[str, ...]
+) -> None:
     """Create or update a MICO competition from ground truth in the official layout."""
+    from app.auth import service as auth
+    from app.competitions import registrations
     from app.competitions import service as competitions_service
 
     with _database() as session:
+        people = [auth.user_by_email(session, email) for email in organizers]
         report = competitions_service.import_mico(session, truth, slug=slug, title=title)
         verb = "created" if report.created else "updated"
         click.echo(f"{verb} competition {slug} ({report.competition.title})")
+        for person in people:
+            if registrations.add_organizer(session, report.competition, person):
+                click.echo(f"organizer: {person.email}")
     click.echo(f"tracks: {', '.join(report.tracks)}; scenarios: {report.scenarios}")
     click.echo(
         f"ground truth (dev and final): {report.truth_added} added, {report.truth_changed} "
@@ -305,6 +320,26 @@ def competitions_import_mico(truth: Path, slug: str, title: str | None) -> None:
     )
     if report.phases_added:
         click.echo("phases: Development (open now, dev shown, final withheld), Final (closed)")
+
+
+@competitions.command("organizers")
+@click.argument("slug")
+@click.option("--add", "added", multiple=True, metavar="EMAIL", help="List this account.")
+@click.option("--remove", "removed", multiple=True, metavar="EMAIL", help="Unlist this account.")
+def competitions_organizers(slug: str, added: tuple[str, ...], removed: tuple[str, ...]) -> None:
+    """List a competition's organizers, adding or removing some first."""
+    from app.auth import service as auth
+    from app.competitions import registrations
+
+    with _database() as session:
+        competition = registrations.competition_by_slug(session, slug)
+        for email in added:
+            registrations.add_organizer(session, competition, auth.user_by_email(session, email))
+        for email in removed:
+            person = auth.user_by_email(session, email)
+            registrations.remove_organizer(session, competition, person)
+        people = registrations.organizers_of(session, competition)
+        click.echo(f"organizers of {slug}: " + (", ".join(p.email for p in people) or "none"))
 
 
 @main.command()

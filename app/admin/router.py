@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from app.admin import service
 from app.admin.service import PhaseChange
-from app.auth.dependencies import ApiUser, SignedIn
-from app.competitions.dependencies import CompetitionDep
-from app.competitions.registrations import require_organizer, tracks_of
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.competitions.registrations import tracks_of
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.downloads import attachment, csv_download, spreadsheet_safe
@@ -26,21 +25,6 @@ from app.models.track import Track
 from app.models.user import User
 from app.submissions.dependencies import TrackDep
 
-
-def organizer_page(user: SignedIn) -> User:
-    """The signed-in organizer; 403 for anyone else."""
-    require_organizer(user)
-    return user
-
-
-def organizer_api(user: ApiUser) -> User:
-    """The token's organizer; 403 for anyone else."""
-    require_organizer(user)
-    return user
-
-
-Organizer = Annotated[User, Depends(organizer_page)]
-ApiOrganizer = Annotated[User, Depends(organizer_api)]
 pages = APIRouter(prefix="/competitions/{slug}/admin")
 api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
 

@@ -68,7 +68,7 @@ def change_phase(
     session: Session, competition: Competition, organizer: User, phase: Phase, change: PhaseChange
 ) -> Phase:
     """Apply an organizer's change to a phase, refusing dates or limits that make no sense."""
-    require_organizer(organizer)
+    require_organizer(session, competition, organizer)
     values = {k: v for k, v in vars(change).items() if v is not None and k != "clear_end"}
     if change.clear_end:
         values["ends_at"] = None
@@ -89,7 +89,7 @@ def change_phase(
 
 def open_now(session: Session, competition: Competition, organizer: User, phase: Phase) -> Phase:
     """Start a phase now and end every other running one (MICO: Final opens, uploads close)."""
-    require_organizer(organizer)
+    require_organizer(session, competition, organizer)
     now = utcnow()
     for other in phases_of(session, competition):
         running = (other.starts_at is None or other.starts_at <= now) and (
@@ -104,7 +104,7 @@ def open_now(session: Session, competition: Competition, organizer: User, phase:
 
 def close_now(session: Session, competition: Competition, organizer: User, phase: Phase) -> Phase:
     """End a phase now: no more uploads to it."""
-    require_organizer(organizer)
+    require_organizer(session, competition, organizer)
     now = utcnow()
     if phase.starts_at is None or phase.starts_at > now:
         raise Invalid(f"{phase.name} has not started; there is nothing to close")
@@ -191,7 +191,7 @@ def disqualify(
     reason: str | None,
 ) -> Submission:
     """Keep a submission off every leaderboard, with a reason its owner sees; None restores."""
-    require_organizer(organizer)
+    require_organizer(session, competition, organizer)
     if reason is not None:
         reason = reason.strip()
         if not 3 <= len(reason) <= 500 or "\x00" in reason:
@@ -212,7 +212,7 @@ def rescore_submissions(
     submissions: list[Submission],
 ) -> list[int]:
     """Queue submissions to be scored again, now (sent once committed)."""
-    require_organizer(organizer)
+    require_organizer(session, competition, organizer)
     ids = rescore(session, send, submissions)
     audit.record(
         session,
@@ -245,7 +245,7 @@ def export(
 ) -> list[dict[str, Any]]:
     """Every ranked row of a track on every split, exact, with its provenance: the zip's
     SHA-256, the scorer's version, the ground truth's digest and when it was scored."""
-    require_organizer(organizer)
+    require_organizer(session, competition, organizer)
     rows = []
     for split in splits_of(session, competition):
         digest = truth_digest(session, track, split)

@@ -1,4 +1,5 @@
-"""The competition of a request, by its slug, written once for every route that needs it."""
+"""The competition of a request, by its slug, and its organizers: written once for every route
+that needs them."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.competitions.registrations import competition_by_slug
+from app.auth.dependencies import ApiUser, SignedIn
+from app.competitions.registrations import competition_by_slug, require_organizer
 from app.core.db import SessionDep
 from app.models.competition import Competition
+from app.models.user import User
 
 
 def competition_from_slug(slug: str, session: SessionDep) -> Competition:
@@ -17,3 +20,20 @@ def competition_from_slug(slug: str, session: SessionDep) -> Competition:
 
 
 CompetitionDep = Annotated[Competition, Depends(competition_from_slug)]
+
+
+def organizer_page(session: SessionDep, competition: CompetitionDep, user: SignedIn) -> User:
+    """The signed-in organizer of this competition; 403 for anyone else (before anything in
+    the request is read: a stranger learns nothing from a 422)."""
+    require_organizer(session, competition, user)
+    return user
+
+
+def organizer_api(session: SessionDep, competition: CompetitionDep, user: ApiUser) -> User:
+    """The token's organizer of this competition; 403 for anyone else."""
+    require_organizer(session, competition, user)
+    return user
+
+
+Organizer = Annotated[User, Depends(organizer_page)]
+ApiOrganizer = Annotated[User, Depends(organizer_api)]

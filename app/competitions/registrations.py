@@ -9,17 +9,70 @@ from app.competitions import audit
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.models.base import utcnow
 from app.models.competition import Competition
+from app.models.organizer import CompetitionOrganizer
 from app.models.registration import Registration, RegistrationStatus
 from app.models.track import Track
 from app.models.user import Role, User
 
-ORGANIZING_ROLES = (Role.ORGANIZER, Role.ADMIN)
+
+def organizes(session: Session, competition: Competition, user: User | None) -> bool:
+    """True for the competition's own organizers and for admins (who organize every one).
+
+    Asked several times a request: remembered for the session (`add_organizer` forgets it).
+    """
+    if user is None:
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    memo: dict[tuple[int, int], bool] = session.info.setdefault("mia_organizes", {})
+    key = (competition.id, user.id)
+    if key not in memo:
+        memo[key] = session.get(CompetitionOrganizer, key) is not None
+    return memo[key]
 
 
-def require_organizer(user: User) -> None:
-    """Forbidden unless the user organizes (the organizer or admin role)."""
-    if user.role not in ORGANIZING_ROLES:
-        raise Forbidden("only organizers decide on registrations")
+def require_organizer(session: Session, competition: Competition, user: User) -> None:
+    """Forbidden unless the user organizes this competition."""
+    if not organizes(session, competition, user):
+        raise Forbidden(f"only organizers of {competition.title} may do this")
+
+
+def organizers_of(session: Session, competition: Competition) -> list[User]:
+    """The users listed as the competition's organizers, by display name."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(CompetitionOrganizer, CompetitionOrganizer.user_id == User.id)
+            .where(CompetitionOrganizer.competition_id == competition.id)
+            .order_by(User.display_name)
+        )
+    )
+
+
+def add_organizer(
+    session: Session, competition: Competition, user: User, actor: User | None = None
+) -> bool:
+    """List `user` as an organizer of the competition (audited; `actor` None: the command
+    line); False when already listed."""
+    session.info.pop("mia_organizes", None)
+    if session.get(CompetitionOrganizer, (competition.id, user.id)) is not None:
+        return False
+    session.add(CompetitionOrganizer(competition_id=competition.id, user_id=user.id))
+    audit.record(session, competition, actor, "organizer.add", {"user_id": user.id})
+    return True
+
+
+def remove_organizer(
+    session: Session, competition: Competition, user: User, actor: User | None = None
+) -> bool:
+    """Take `user` off the competition's organizers (audited); False when not listed."""
+    session.info.pop("mia_organizes", None)
+    row = session.get(CompetitionOrganizer, (competition.id, user.id))
+    if row is None:
+        return False
+    session.delete(row)
+    audit.record(session, competition, actor, "organizer.remove", {"user_id": user.id})
+    return True
 
 
 def competition_by_slug(session: Session, slug: str) -> Competition:
@@ -101,7 +154,7 @@ def decide(
     status: RegistrationStatus,
 ) -> Registration:
     """An organizer approves, rejects or bans a registration; written to the audit log."""
-    require_organizer(organizer)
+    require_organizer(session, competition, organizer)
     registration = session.get(Registration, registration_id)
     if registration is None or registration.competition_id != competition.id:
         raise NotFound("no such registration in this competition")

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
 from app.competitions import registrations
-from app.competitions.dependencies import CompetitionDep
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError
@@ -30,15 +30,15 @@ def _competition_page(
     **extra: Any,
 ) -> Response:
     registration = registrations.registration_of(session, competition, user) if user else None
-    waiting = []
-    if user is not None and user.role in registrations.ORGANIZING_ROLES:
-        waiting = registrations.pending(session, competition)
+    organizer = registrations.organizes(session, competition, user)
+    waiting = registrations.pending(session, competition) if organizer else []
     context = {
         "competition": competition,
         "tracks": registrations.tracks_of(session, competition),
         "user": user,
         "registration": registration,
         "waiting": waiting,
+        "organizer": organizer,
         **extra,
     }
     return templates.TemplateResponse(
@@ -86,7 +86,7 @@ def register(
 def decide(
     session: SessionDep,
     competition: CompetitionDep,
-    user: SignedIn,
+    user: Organizer,
     registration_id: int,
     decision: RegistrationStatus,
 ) -> Response:
@@ -141,10 +141,9 @@ class Decision(BaseModel):
 
 @api.get("/competitions/{slug}/registrations", response_model=list[RegistrationRow])
 def pending_api(
-    session: SessionDep, competition: CompetitionDep, user: ApiUser
+    session: SessionDep, competition: CompetitionDep, _: ApiOrganizer
 ) -> list[RegistrationRow]:
     """Registrations waiting for approval (organizers only; 403 for anyone else)."""
-    registrations.require_organizer(user)
     return [
         RegistrationRow(id=r.id, display_name=u.display_name, email=u.email, status=r.status)
         for r, u in registrations.pending(session, competition)
@@ -157,7 +156,7 @@ def decide_api(
     body: Decision,
     session: SessionDep,
     competition: CompetitionDep,
-    user: ApiUser,
+    user: ApiOrganizer,
 ) -> RegistrationOut:
     """Approve, reject or ban a registration (organizers only)."""
     registration = registrations.decide(session, competition, user, registration_id, body.status)

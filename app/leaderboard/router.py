@@ -11,9 +11,9 @@ from markupsafe import Markup
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.auth.dependencies import ApiUser, MaybeApiUser, MaybeUser, SignedIn
-from app.competitions.dependencies import CompetitionDep
-from app.competitions.registrations import ORGANIZING_ROLES
+from app.auth.dependencies import MaybeApiUser, MaybeUser
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.competitions.registrations import organizes
 from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
@@ -165,7 +165,7 @@ def leaderboard_page(
         "splits": [s for s in splits if service.may_see(session, competition, s, user)],
         "visible": visible,
         "rows": rows,
-        "organizer": user is not None and user.role in ORGANIZING_ROLES,
+        "organizer": organizes(session, competition, user),
         "hidden_splits": [s for s in splits if service.hidden(session, competition, s)],
         "ladder": ladder,
     }
@@ -201,13 +201,13 @@ def _overlays(rocs: dict[str, list[tuple[str, dict[str, list[float]]]]]) -> dict
 
 
 @pages.post("/competitions/{slug}/reveal", dependencies=CSRF_CHECKED)
-def reveal_page(session: SessionDep, competition: CompetitionDep, user: SignedIn) -> Response:
+def reveal_page(session: SessionDep, competition: CompetitionDep, user: Organizer) -> Response:
     service.reveal(session, competition, user)
     return RedirectResponse(f"/competitions/{competition.slug}#tracks", status_code=303)
 
 
 @pages.post("/competitions/{slug}/hide", dependencies=CSRF_CHECKED)
-def hide_page(session: SessionDep, competition: CompetitionDep, user: SignedIn) -> Response:
+def hide_page(session: SessionDep, competition: CompetitionDep, user: Organizer) -> Response:
     service.hide(session, competition, user)
     return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
 
@@ -221,7 +221,7 @@ class RevealOut(BaseModel):
 
 
 @api.post("/admin/competitions/{slug}/reveal", response_model=RevealOut, tags=["admin"])
-def reveal_api(session: SessionDep, competition: CompetitionDep, user: ApiUser) -> RevealOut:
+def reveal_api(session: SessionDep, competition: CompetitionDep, user: ApiOrganizer) -> RevealOut:
     """Show the hidden splits (MICO's final) to everyone, and keep the ranking as revealed."""
     records = service.reveal(session, competition, user)
     return RevealOut(
@@ -232,7 +232,7 @@ def reveal_api(session: SessionDep, competition: CompetitionDep, user: ApiUser) 
 
 
 @api.post("/admin/competitions/{slug}/hide", status_code=204, tags=["admin"])
-def hide_api(session: SessionDep, competition: CompetitionDep, user: ApiUser) -> Response:
+def hide_api(session: SessionDep, competition: CompetitionDep, user: ApiOrganizer) -> Response:
     """Hide the revealed splits again."""
     service.hide(session, competition, user)
     return Response(status_code=204)

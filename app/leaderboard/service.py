@@ -15,7 +15,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
-from app.competitions.registrations import ORGANIZING_ROLES, require_organizer, tracks_of
+from app.competitions.registrations import organizes, require_organizer, tracks_of
 from app.core.errors import Invalid, NotFound
 from app.models.base import utcnow
 from app.models.competition import Competition
@@ -77,7 +77,7 @@ def hidden(session: Session, competition: Competition, split: str) -> bool:
 
 def may_see(session: Session, competition: Competition, split: str, user: User | None) -> bool:
     """Organizers see every split; everyone else the shown and revealed ones."""
-    if user is not None and user.role in ORGANIZING_ROLES:
+    if organizes(session, competition, user):
         return True
     return not hidden(session, competition, split)
 
@@ -104,7 +104,7 @@ def ranking_phase(session: Session, competition: Competition, split: str) -> Pha
 
 def laddered(session: Session, competition: Competition, split: str, user: User | None) -> bool:
     """True when this viewer sees the split through the Ladder (everyone but organizers)."""
-    if user is not None and user.role in ORGANIZING_ROLES:
+    if organizes(session, competition, user):
         return False
     phase = ranking_phase(session, competition, split)
     return bool(phase is not None and phase.ladder_eta and split in phase.shown_splits)
@@ -257,7 +257,7 @@ def with_reveal(session: Session, track: Track, split: str, entries: list[Entry]
 
 def reveal(session: Session, competition: Competition, organizer: User) -> list[Reveal]:
     """Show every hidden split to everyone, and keep each track's ranking as revealed."""
-    require_organizer(organizer)
+    require_organizer(session, competition, organizer)
     hidden_splits = [s for s in splits_of(session, competition) if hidden(session, competition, s)]
     if not hidden_splits:
         raise Invalid(f"{competition.title} has nothing hidden to reveal")
@@ -282,7 +282,7 @@ def reveal(session: Session, competition: Competition, organizer: User) -> list[
 
 def hide(session: Session, competition: Competition, organizer: User) -> None:
     """Hide the revealed splits again (the records of the reveal stay)."""
-    require_organizer(organizer)
+    require_organizer(session, competition, organizer)
     competition.revealed_at = None
     audit.record(session, competition, organizer, "leaderboard.hide", {})
 

@@ -5,6 +5,7 @@ from app.models import (  # noqa: F401
     competition,
     ground_truth,
     login_attempt,
+    organizer,
     phase,
     ranking,
     registration,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.competitions.registrations import ORGANIZING_ROLES, registration_of, tracks_of
+from app.competitions.registrations import organizes, registration_of, tracks_of
 from app.competitions.service import definition_of
 from app.core.db import committing, row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
@@ -238,10 +238,18 @@ def visible_submission(session: Session, submission_id: int, user: User) -> Subm
 
 
 def _may_see(session: Session, submission: Submission, user: User) -> bool:
-    if submission.user_id == user.id or user.role in ORGANIZING_ROLES:
+    if submission.user_id == user.id:
         return True
     team = team_of(session, user)
-    return team is not None and submission.team_id == team.id
+    if team is not None and submission.team_id == team.id:
+        return True
+    return organizes_submission(session, submission, user)
+
+
+def organizes_submission(session: Session, submission: Submission, user: User) -> bool:
+    """True when `user` organizes the competition the submission was made to."""
+    track = session.get_one(Track, submission.track_id)
+    return organizes(session, session.get_one(Competition, track.competition_id), user)
 
 
 def status_of(factory: Callable[[], Session], submission_id: int) -> SubmissionStatus | None:
@@ -273,7 +281,7 @@ def shown_scores(session: Session, submission: Submission, viewer: User) -> Show
     """Per split the phase shows, the (scenario name, score) rows, scenarios in name order."""
     phase = session.get_one(Phase, submission.phase_id)
     splits = list(phase.shown_splits)
-    if phase.ladder_eta and viewer.role not in ORGANIZING_ROLES:
+    if phase.ladder_eta and not organizes_submission(session, submission, viewer):
         splits = []  # exact scores would defeat the Ladder: the leaderboard shows them
     rows = session.execute(
         select(Scenario.name, Score)

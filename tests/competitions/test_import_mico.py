@@ -110,10 +110,24 @@ def test_the_organizer_flow_from_an_empty_database(
     said = run("db", "upgrade")
     said += run("users", "create", "org@example.org", "--role", "organizer")
     said += run("tokens", "create", "org@example.org")
-    first = run("competitions", "import-mico", demo / "truth", "--title", "MICO demo")
+    first = run(
+        "competitions",
+        "import-mico",
+        demo / "truth",
+        "--title",
+        "MICO demo",
+        "--organizer",
+        "org@example.org",
+    )
     assert "created competition mico (MICO demo)" in first
+    assert "organizer: org@example.org" in first
     assert "ground truth (dev and final): 12 added, 0 changed, 0 unchanged" in first
     second = run("competitions", "import-mico", demo / "truth")
     assert "updated competition mico" in second and "0 added, 0 changed, 12 unchanged" in second
+    said += run("users", "create", "bo@example.org", "--role", "organizer")
+    listed = run("competitions", "organizers", "mico", "--add", "bo@example.org")
+    assert "organizers of mico: bo@example.org, org@example.org" in listed
+    unlisted = run("competitions", "organizers", "mico", "--remove", "org@example.org")
+    assert unlisted.strip().endswith("organizers of mico: bo@example.org")
     # No run of labels in any spelling: 0,1,... 0 1 ... 0101... [0, 1, ...]
     assert not re.search(r"(?:[01][,;\s\]\[]{0,2}){20}", said + first + second)

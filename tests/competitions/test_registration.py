@@ -10,11 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth
+from app.competitions import registrations
 from app.core.config import Settings
 from app.main import create_app
 from app.models.competition import Competition
 from app.models.registration import Registration, RegistrationStatus
-from app.models.user import Role
+from app.models.user import Role, User
 from tests.fixtures.browser import PASSWORD, Sent, csrf, register
 from tests.fixtures.database import backend_engine, rolled_back
 
@@ -46,9 +47,16 @@ def site(request: pytest.FixtureRequest) -> Iterator[tuple[TestClient, Session]]
 
 
 def _token(session: Session, email: str, role: Role = Role.PARTICIPANT) -> str:
+    """An API token for a new account; an organizer is listed as one of MICO's."""
+    return auth.create_token(session, _user(session, email, role))[1]
+
+
+def _user(session: Session, email: str, role: Role = Role.PARTICIPANT) -> User:
     user = auth.create_user(session, email, PASSWORD, role=role)
+    if role is Role.ORGANIZER:
+        registrations.add_organizer(session, session.query(Competition).one(), user)
     session.commit()
-    return auth.create_token(session, user)[1]
+    return user
 
 
 def test_a_participant_registers_by_accepting_the_terms(site: tuple[TestClient, Session]) -> None:
@@ -106,8 +114,7 @@ def test_approval_and_bans(site: tuple[TestClient, Session]) -> None:
         browser.post(url, json={"accept_terms": True}, headers=participant).json()["status"]
         == "pending"
     )
-    auth.create_user(session, "org@example.org", PASSWORD, role=Role.ORGANIZER)
-    session.commit()
+    _user(session, "org@example.org", Role.ORGANIZER)
     browser.post(
         "/login",
         data={
