@@ -1,10 +1,13 @@
 """A micro-cache for anonymous leaderboard reads: the same answer for everyone who is not
 signed in, so each web process makes it at most once per cache period and serves it from
-memory meanwhile (a reveal or a new score shows within that period). Signed-in readers and
-tokens (organizers see more) always go through."""
+memory meanwhile (a reveal or a new score shows within that period). When it is stale, readers
+get the last one while a task of the process makes the next: only the very first reader waits.
+Signed-in readers and tokens (organizers see more) always go through."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +16,8 @@ from app.leaderboard.service import StandingsCache
 
 LEADERBOARD = re.compile(r"^(/api/v1)?/competitions/[^/]+/tracks/[^/]+/leaderboard$")
 PERSONAL = (b"authorization", b"cookie")
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+logger = logging.getLogger(__name__)
 
 
 class AnonymousLeaderboards:
@@ -21,7 +26,7 @@ class AnonymousLeaderboards:
     def __init__(self, app: ASGIApp, cache: StandingsCache) -> None:
         self.app = app
         self.cache = cache
-        self._making: set[object] = set()  # one event loop per process: no lock needed
+        self._making: dict[object, asyncio.Task[None]] = {}  # one event loop per process
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._cacheable(scope):
@@ -29,20 +34,29 @@ class AnonymousLeaderboards:
             return
         key = ("anonymous", scope["path"], scope.get("query_string", b""))
         kept = self.cache.peek(key)
-        stale = self.cache.peek(key, stale=True)
-        if kept is None and stale is not None and key in self._making:
-            kept = stale  # another request is making it again: the last one meanwhile
         if kept is None:
-            self._making.add(key)
-            try:
-                kept = await self._answer(scope, receive)
-            finally:
-                self._making.discard(key)
-            if kept[0] in (200, 404):
-                self.cache.put(key, kept)
+            kept = self.cache.peek(key, stale=True)
+            if kept is None:
+                kept = await self._make(key, scope)  # the first reader: nothing to serve yet
+            elif key not in self._making:
+                self._making[key] = asyncio.create_task(self._remake(key, dict(scope)))
         status, headers, body = kept
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def _make(self, key: object, scope: Scope) -> Answer:
+        answer = await self._answer(scope)
+        if answer[0] in (200, 404):
+            self.cache.put(key, answer)
+        return answer
+
+    async def _remake(self, key: object, scope: Scope) -> None:
+        try:
+            await self._make(key, scope)
+        except Exception:  # the stale answer stays; the next reader tries again
+            logger.exception("could not make %s again", scope["path"])
+        finally:
+            self._making.pop(key, None)
 
     def _cacheable(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "GET" or self.cache.seconds <= 0:
@@ -51,11 +65,12 @@ class AnonymousLeaderboards:
             return False
         return not any(name in PERSONAL for name, _ in scope["headers"])
 
-    async def _answer(
-        self, scope: Scope, receive: Receive
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _answer(self, scope: Scope) -> Answer:
         start: Message = {}
         chunks: list[bytes] = []
+
+        async def nothing_sent() -> Message:  # a GET: no body to read
+            return {"type": "http.request", "body": b"", "more_body": False}
 
         async def keep(message: Message) -> None:
             nonlocal start
@@ -64,6 +79,6 @@ class AnonymousLeaderboards:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        await self.app(scope, receive, keep)
+        await self.app(scope, nothing_sent, keep)
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"set-cookie"]
         return start.get("status", 500), headers, b"".join(chunks)

@@ -16,7 +16,7 @@ from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organize
 from app.competitions.registrations import organizes
 from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
-from app.core.db import SessionDep
+from app.core.db import SessionDep, committing
 from app.core.downloads import csv_download, spreadsheet_safe
 from app.core.templating import templates
 from app.leaderboard import service
@@ -72,13 +72,13 @@ def leaderboard_api(
         entries = _entries(request, session, competition, track, split, exact)
         return _csv(entries, f"{competition.slug}-{track.name}-{split}.csv")
 
-    def body() -> bytes:
-        entries = _entries(request, session, competition, track, split, exact)
-        return orjson.dumps({"split": split, "entries": entries})  # dataclasses, natively
-
-    return Response(
-        cache.get(("json", track.id, split, exact), body), media_type="application/json"
+    entries = _entries(request, session, competition, track, split, exact)
+    body = cache.derive(
+        ("json", track.id, split, exact),
+        entries,
+        lambda: orjson.dumps({"split": split, "entries": entries}),  # dataclasses, natively
     )
+    return Response(body, media_type="application/json")
 
 
 def _entries(
@@ -89,15 +89,21 @@ def _entries(
     split: str,
     exact: bool,
 ) -> list[service.Entry]:
-    """The rows with their revealed ranks, from the process's cache while fresh."""
+    """The rows with their revealed ranks, from the process's cache (made again in the
+    background, hence in a session of their own)."""
+    factory = request.app.state.session_factory
+    competition_id, track_id = competition.id, track.id
+
+    def make() -> list[service.Entry]:
+        with committing(factory()) as own:
+            ranked = own.get_one(Track, track_id)
+            entries = service.standings(
+                own, own.get_one(Competition, competition_id), ranked, split, exact=exact
+            )
+            return service.with_reveal(own, ranked, split, entries)
+
     return request.app.state.standings.get(  # type: ignore[no-any-return]
-        ("entries", track.id, split, exact),
-        lambda: service.with_reveal(
-            session,
-            track,
-            split,
-            service.standings(session, competition, track, split, exact=exact),
-        ),
+        ("entries", track.id, split, exact), make
     )
 
 
@@ -154,7 +160,7 @@ def leaderboard_page(
             f"/api/v1/competitions/{competition.slug}/tracks/{track.name}/leaderboard"
             f"?split={split}&format=csv"
         )
-        rows = cache.get(("html", *key), lambda: _rows_html(entries, csv_url))
+        rows = cache.derive(("html", *key), entries, lambda: _rows_html(entries, csv_url))
     if rows_only:
         return HTMLResponse(rows)
     context: dict[str, Any] = {
@@ -170,8 +176,8 @@ def leaderboard_page(
         "ladder": ladder,
     }
     if visible and not ladder:  # curves would give exact scores away
-        context["charts"] = cache.get(
-            ("charts", *key), lambda: _overlays(service.top_rocs(session, entries, split))
+        context["charts"] = cache.derive(
+            ("charts", *key), entries, lambda: _overlays(service.top_rocs(session, entries, split))
         )
     return templates.TemplateResponse(request, "leaderboard/show.html", context)
 

@@ -3,6 +3,7 @@ ranking score (ties to the earlier submission); which splits anyone may see; the
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
@@ -30,6 +31,7 @@ from app.models.track import Track
 from app.models.user import User
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 SHOWN_METRICS = ("TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_1000", "AUC", "MIA", "accuracy")
 
 
@@ -310,13 +312,15 @@ def top_rocs(
 
 
 class StandingsCache:
-    """Leaderboards (their rows, JSON and HTML) made at most once per `seconds` per process,
-    for every reader: a new score shows within that time. While one reader makes a stale one
-    again, the others keep the last one."""
+    """Leaderboards (their rows, JSON and HTML) kept per process for every reader, made again
+    at most once per `seconds`: a new score shows within that time. No reader waits for a
+    ranking to be made again: a stale one is served while a thread makes the next (only the
+    very first reader of a leaderboard waits). `make` must therefore use its own session."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._kept: dict[Hashable, tuple[float, Any]] = {}
+        self._derived: dict[Hashable, tuple[object, Any]] = {}
         self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
 
     def peek(self, key: Hashable, *, stale: bool = False) -> Any | None:
@@ -331,22 +335,43 @@ class StandingsCache:
         self._kept[key] = (monotonic(), value)
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
-        """What `make` makes, from the cache while fresh."""
+        """What `make` makes, from the cache while fresh; when stale, the last one while a
+        thread of its own makes the next."""
         if self.seconds <= 0:
             return make()
         kept = self._kept.get(key)
         if kept is not None and monotonic() - kept[0] < self.seconds:
             return cast(T, kept[1])
         lock = self._locks[key]
-        if kept is not None and not lock.acquire(blocking=False):
-            return cast(T, kept[1])  # someone is making it again: the last one meanwhile
-        if kept is None:
-            lock.acquire()
-        try:
+        if kept is not None:
+            if lock.acquire(blocking=False):
+                threading.Thread(
+                    target=self._remake, args=(key, make, lock), daemon=True, name="standings"
+                ).start()
+            return cast(T, kept[1])
+        with lock:  # the first reader makes it; the others wait for that one
             kept = self._kept.get(key)
-            if kept is None or monotonic() - kept[0] >= self.seconds:
+            if kept is None:
                 kept = (monotonic(), make())
                 self._kept[key] = kept
             return cast(T, kept[1])
+
+    def _remake(self, key: Hashable, make: Callable[[], T], lock: threading.Lock) -> None:
+        try:
+            self._kept[key] = (monotonic(), make())
+        except Exception:  # the stale one stays; the next reader tries again
+            logger.exception("could not make leaderboard %r again", key)
         finally:
             lock.release()
+
+    def derive(self, key: Hashable, source: object, make: Callable[[], T]) -> T:
+        """What `make` makes from `source` (rows kept by `get`: their JSON, their table), made
+        once per `source`, so it is never older than the rows it shows."""
+        if self.seconds <= 0:
+            return make()
+        kept = self._derived.get(key)
+        if kept is not None and kept[0] is source:
+            return cast(T, kept[1])
+        value = make()
+        self._derived[key] = (source, value)
+        return value
