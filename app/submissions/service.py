@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.competitions.registrations import organizes, registration_of, tracks_of
 from app.competitions.service import definition_of
 from app.core.db import committing, row_by_id
+from app.leaderboard import service as leaderboards
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
 from app.models.competition import Competition
 from app.models.phase import Phase
@@ -278,9 +279,16 @@ Shown = dict[str, list[tuple[str, Score]]]  # split -> (scenario name, score), b
 
 
 def shown_scores(session: Session, submission: Submission, viewer: User) -> Shown:
-    """Per split the phase shows, the (scenario name, score) rows, scenarios in name order."""
+    """Per split the phase shows or the organizers have revealed, the (scenario name, score)
+    rows, scenarios in name order."""
     phase = session.get_one(Phase, submission.phase_id)
-    splits = list(phase.shown_splits)
+    track = session.get_one(Track, submission.track_id)
+    competition = session.get_one(Competition, track.competition_id)
+    splits = [
+        split
+        for split in phase.scored_splits
+        if split in phase.shown_splits or not leaderboards.hidden(session, competition, split)
+    ]
     if phase.ladder_eta and not organizes_submission(session, submission, viewer):
         splits = []  # exact scores would defeat the Ladder: the leaderboard shows them
     rows = session.execute(
