@@ -172,8 +172,9 @@ def list_api(
 ) -> SubmissionList:
     """Your submissions to a track (your team's, when you are in one), newest first."""
     rows, total = service.own_submissions(session, track, user, limit=limit, offset=offset)
+    shown = service.shown_scores_of(session, rows, user)
     return SubmissionList(
-        submissions=[_view(session, s, user) for s in rows],
+        submissions=[_view(session, s, user, shown[s.id]) for s in rows],
         total=total,
         limit=limit,
         offset=offset,
@@ -284,11 +285,12 @@ def mine_page(
 ) -> Response:
     """The participant's submissions; `rows_only` is the table alone, for the live refresh."""
     rows, total = service.own_submissions(session, track, user, limit=200, offset=0)
+    shown = service.shown_scores_of(session, rows, user)
     context = {
         "competition": competition,
         "track": track,
         "user": user,
-        "submissions": [_view(session, s, user) for s in rows],
+        "submissions": [_view(session, s, user, shown[s.id]) for s in rows],
         "total": total,
     }
     name = "submissions/_rows.html" if rows_only else "submissions/mine.html"

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from app.competitions.registrations import organizes, registration_of, tracks_of
 from app.competitions.service import definition_of
 from app.core.db import committing, row_by_id
-from app.leaderboard import service as leaderboards
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
+from app.leaderboard import service as leaderboards
 from app.models.competition import Competition
 from app.models.phase import Phase
 from app.models.registration import Registration, RegistrationStatus
@@ -281,25 +281,38 @@ Shown = dict[str, list[tuple[str, Score]]]  # split -> (scenario name, score), b
 def shown_scores(session: Session, submission: Submission, viewer: User) -> Shown:
     """Per split the phase shows or the organizers have revealed, the (scenario name, score)
     rows, scenarios in name order."""
-    phase = session.get_one(Phase, submission.phase_id)
-    track = session.get_one(Track, submission.track_id)
-    competition = session.get_one(Competition, track.competition_id)
-    splits = [
-        split
-        for split in phase.scored_splits
-        if split in phase.shown_splits or not leaderboards.hidden(session, competition, split)
-    ]
-    if phase.ladder_eta and not organizes_submission(session, submission, viewer):
-        splits = []  # exact scores would defeat the Ladder: the leaderboard shows them
+    return shown_scores_of(session, [submission], viewer)[submission.id]
+
+
+def shown_scores_of(
+    session: Session, submissions: list[Submission], viewer: User
+) -> dict[int, Shown]:
+    """`shown_scores` of many submissions (a list page's rows), in one query for the scores."""
+    splits: dict[int, list[str]] = {}
+    for submission in submissions:
+        phase = session.get_one(Phase, submission.phase_id)
+        track = session.get_one(Track, submission.track_id)
+        competition = session.get_one(Competition, track.competition_id)
+        splits[submission.id] = [
+            split
+            for split in phase.scored_splits
+            if split in phase.shown_splits or not leaderboards.hidden(session, competition, split)
+        ]
+        if phase.ladder_eta and not organizes_submission(session, submission, viewer):
+            splits[submission.id] = []  # exact scores would defeat the Ladder
+    shown: dict[int, Shown] = {submission.id: {} for submission in submissions}
+    wanted = [i for i, named in splits.items() if named]
+    if not wanted:
+        return shown
     rows = session.execute(
         select(Scenario.name, Score)
         .join(Scenario, Scenario.id == Score.scenario_id)
-        .where(Score.submission_id == submission.id, Score.split.in_(splits))
+        .where(Score.submission_id.in_(wanted))
         .order_by(Score.split, Scenario.name)
     ).tuples()
-    shown: Shown = {}
     for name, score in rows:
-        shown.setdefault(score.split, []).append((name, score))
+        if score.split in splits[score.submission_id]:
+            shown[score.submission_id].setdefault(score.split, []).append((name, score))
     return shown
 
 
