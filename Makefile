@@ -12,14 +12,10 @@ $(BIN)/mia-arena: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# The main job for now: synthetic MICO data, then validate and score it as organizers would.
+# The main job: MICO with demo data, accounts and scored submissions, served on port 8000
+# (a SQLite file in mia-demo/, scoring in the server's threads: no PostgreSQL or Redis).
 demo: $(BIN)/mia-arena
-	$(BIN)/mia-arena demo-data $(DEMO) --track cifar10
-	$(BIN)/mia-arena validate $(DEMO)/submissions/cifar10-strong.zip --track cifar10
-	@for attack in strong medium weak random; do \
-		echo; echo "== cifar10-$$attack.zip"; \
-		$(BIN)/mia-arena score $(DEMO)/submissions/cifar10-$$attack.zip --truth $(DEMO)/truth; \
-	done
+	$(BIN)/mia-arena demo
 
 lint: $(BIN)/mia-arena
 	$(BIN)/ruff check app workers tests benchmarks migrations
@@ -32,4 +28,4 @@ benchmark: $(BIN)/mia-arena
 	$(BIN)/python benchmarks/scoring.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(DEMO) mia-demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

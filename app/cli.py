@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -367,6 +368,43 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--dir",
+    "folder",
+    default="mia-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the demo keeps its database, data and accounts (made on the first run).",
+)
+def demo(host: str, port: int, folder: Path) -> None:
+    """Run MICO with demo data, accounts and scored submissions: no PostgreSQL or Redis."""
+    import time
+
+    import uvicorn
+
+    from app import demo as demo_setup
+
+    started = time.perf_counter()
+    made = not (folder / "accounts.json").exists()
+    if made:
+        click.echo(f"making the demo in {folder}/ (once; later runs start at once) ...")
+    arena = demo_setup.prepare(folder)
+    os.environ.update(
+        DATABASE_URL=arena.database_url, SECRET_KEY=arena.secret_key, ENVIRONMENT="development"
+    )
+    os.environ.pop("REDIS_URL", None)  # the server scores uploads in its own threads
+    width = max(len(a.email) for a in arena.accounts)
+    click.echo("accounts (password after the email):")
+    for account in arena.accounts:
+        click.echo(f"  {account.email.ljust(width)}  {account.password}  ({account.role})")
+    click.echo(f"ready in {time.perf_counter() - started:.1f} s: open http://{host}:{port}/")
+    click.echo("demo submissions to upload: " + str(folder / "demo-data" / "submissions"))
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="warning")
+
+
+@main.command()
 @click.option("--concurrency", "-c", default=2, show_default=True, help="Scoring processes.")
 @click.option("--loglevel", default="info", show_default=True)
 @click.option(
@@ -378,8 +416,6 @@ def serve(host: str, port: int, workers: int) -> None:
 )
 def worker(concurrency: int, loglevel: str, pool: str) -> None:
     """Start a Celery worker scoring submissions from REDIS_URL (any number, any machine)."""
-    import os
-
     from celery.bin.celery import main as celery_main
 
     from app.core.config import get_settings
