@@ -10,12 +10,13 @@ import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth
@@ -23,6 +24,7 @@ from app.core.config import Settings
 from app.core.db import committing, sessions
 from app.main import create_app
 from app.models.audit import AuditEntry
+from app.models.base import utcnow
 from app.models.ground_truth import GroundTruth
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
@@ -358,6 +360,30 @@ def test_the_page_replaces_the_truth_and_follows_the_rescoring(arena: Arena) -> 
         headers={"Accept": "application/json"},
     )
     assert script.status_code == 202 and script.json()["url"].endswith("?done=replaced")
+
+
+def test_progress_stops_honestly_while_no_worker_scores(arena: Arena) -> None:
+    _, ada = arena.participant("ada@example.org")
+    first = arena.upload(ada, arena.zip("cifar10-strong")).json()["id"]
+    arena.upload(ada, arena.zip("cifar10-weak"))
+    arena.score_sent()
+    org = organizer(arena)
+    assert put(arena, org, truth_zip(arena.demo, change=flipped)).status_code == 202
+    assert pipeline.score_submission(arena.factory, first) == "scored"  # then the worker dies
+    arena.sent.clear()
+    progress = arena.browser.get(API, headers=org).json()["progress"]
+    assert (progress["rescored"], progress["waiting"], progress["stalled"]) == (1, 1, False)
+    long_ago = utcnow() - timedelta(minutes=10)
+    arena.session.execute(update(TruthVersion).values(created_at=long_ago))
+    arena.session.execute(
+        update(Submission).where(Submission.id == first).values(scored_at=long_ago)
+    )
+    arena.session.commit()
+    progress = arena.browser.get(API, headers=org).json()["progress"]
+    assert (progress["rescored"], progress["waiting"], progress["stalled"]) == (1, 1, True)
+    _sign_in(arena, "org@example.org")
+    panel = arena.browser.get(PAGE, params={"progress_only": 1}).text
+    assert "rescored 1 of 2" in panel and "No submission has finished for over two minutes" in panel
 
 
 def test_scores_of_replaced_labels_are_never_stored(
