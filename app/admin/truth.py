@@ -205,10 +205,12 @@ def replace_truth(
     return version
 
 
-def too_large_message(size: int, max_bytes: int) -> str:
-    """What a refused oversize upload is told: its size and the limit."""
+def too_large_message(size: int | None, max_bytes: int) -> str:
+    """What a refused oversize upload is told: its size (None: a body of unknown length that
+    passed the limit) and the limit."""
+    is_ = f"is {_mb(size)}" if size is not None else "is larger"
     return (
-        f"the upload is {_mb(size)}; a ground-truth zip may be at most {_mb(max_bytes)} "
+        f"the upload {is_}; a ground-truth zip may be at most {_mb(max_bytes)} "
         "(the server's TRUTH_UPLOAD_MAX_BYTES). Zip only the solution.csv files"
     )
 

@@ -74,7 +74,7 @@ async def read_upload(request: Request) -> Upload:
         async for chunk in request.stream():
             seen += len(chunk)
             if seen > bound:
-                raise TooLarge(truth.too_large_message(seen, limit))
+                raise TooLarge(truth.too_large_message(None, limit))
             yield chunk
 
     parser = MultiPartParser(
