@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.admin import router as admin_router
+from app.admin import truth_router
 from app.auth import router as auth_router
 from app.auth.dependencies import LoginRequired
 from app.competitions import router as competitions_router
@@ -51,6 +52,7 @@ def create_app(
         max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         lifespan=partial(_lifespan, settings, factory, dispatcher, background),
     )
+    app.state.settings = settings
     app.state.session_factory = factory
     app.state.dispatcher = dispatcher
     app.state.done = DoneListener(settings.database_url)
@@ -75,6 +77,8 @@ def create_app(
     app.include_router(leaderboard_router.api)
     app.include_router(admin_router.pages)
     app.include_router(admin_router.api)
+    app.include_router(truth_router.pages)
+    app.include_router(truth_router.api)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _invalid_value)

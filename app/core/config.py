@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     # Unset in development: a random key per process (sessions end when it restarts).
     secret_key: str = Field(default="", repr=False)
     max_upload_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    # The largest ground-truth zip organizers may upload (the truth pages and API only).
+    truth_upload_max_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     # The sweeper resends a submission left queued or scoring this long (a lost message, a dead
     # worker); every this often; and gives up, as the server's fault, after this many runs.
     stuck_after_seconds: float = Field(default=60, gt=0)

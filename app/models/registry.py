@@ -17,6 +17,7 @@ from app.models import (  # noqa: F401
     team_member,
     token,
     track,
+    truth_version,
     user,
 )
 from app.models.base import Base

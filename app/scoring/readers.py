@@ -137,6 +137,42 @@ def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
     return GroundTruth(labels=labels, tracks=tracks)
 
 
+def read_track_truth(
+    data: bytes,
+    *,
+    track: str,
+    splits: tuple[str, ...],
+    definition: Definition = MICO,
+    name: str = "truth.zip",
+    limits: Limits = TRUTH_LIMITS,
+) -> GroundTruth:
+    """Validate an uploaded zip of one track's ground truth; raise InvalidInput with every
+    problem found.
+
+    Every scenario of the track and every model of `splits` must be there (any other split
+    present must be complete too); files other than solution files are ignored, as in
+    `read_truth`; scenarios of another track are refused.
+    """
+    reader, problems = ZipReader.open(data, name, limits)
+    if reader is None:
+        raise InvalidInput(problems)
+    paths, read = _zip_members(reader, problems, only=definition.solution_file.lower())
+    labels, tracks, more = _read_tree(
+        paths,
+        read,
+        definition,
+        name=name,
+        filename=definition.solution_file,
+        rule=LABEL,
+        track=track,
+        single_track=True,
+        required_splits=tuple(definition.split(s).name for s in splits),
+    )
+    problems += more + _one_class_splits(labels)
+    _raise_if(problems, name)
+    return GroundTruth(labels=labels, tracks=tracks)
+
+
 def _zip_members(
     reader: ZipReader, problems: list[Problem], only: str | None = None
 ) -> tuple[list[str], Reader]:

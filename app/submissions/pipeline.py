@@ -64,6 +64,8 @@ class Job:
     scenario_ids: dict[str, int]
     truth: GroundTruth
     competition: Competition
+    # The packed labels scored against, by (scenario id, split): stored only if still current.
+    stamp: dict[tuple[int, str], bytes]
 
 
 def score_submission(factory: SessionFactory, submission_id: int, attempts: int = 5) -> str:
@@ -82,7 +84,7 @@ def score_submission(factory: SessionFactory, submission_id: int, attempts: int 
     except MissingTruth as exc:
         return _fail(factory, submission_id, str(exc), server_fault=True)
     elapsed = (perf_counter() - started) * 1000
-    return _store(factory, submission_id, results, job.scenario_ids, elapsed)
+    return _store(factory, submission_id, results, job, elapsed)
 
 
 def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
@@ -119,7 +121,7 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
         .join(Competition, Competition.id == Track.competition_id)
         .where(Submission.id == submission_id)
     ).one()
-    labels, scenarios = _truth(session, track, phase.scored_splits)
+    labels, scenarios, stamp = _truth(session, track, phase.scored_splits)
     return Job(
         zip_bytes=zip_bytes(session, submission_id),
         track=track.name,
@@ -127,6 +129,7 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
         scenario_ids=scenarios,
         truth=labels,
         competition=competition,
+        stamp=stamp,
     )
 
 
@@ -143,9 +146,11 @@ def zip_bytes(session: Session, submission_id: int) -> bytes:
     return session.scalar(select(Submission.zip_bytes).where(Submission.id == submission_id)) or b""
 
 
-def _truth(session: Session, track: Track, splits: list[str]) -> tuple[GroundTruth, dict[str, int]]:
-    """The track's labels for these splits, unpacked, and its scenarios' ids by name;
-    MissingTruth names what is absent."""
+def _truth(
+    session: Session, track: Track, splits: list[str]
+) -> tuple[GroundTruth, dict[str, int], dict[tuple[int, str], bytes]]:
+    """The track's labels for these splits, unpacked, its scenarios' ids by name, and the
+    packed labels by (scenario id, split); MissingTruth names what is absent."""
     rows = session.execute(
         select(Scenario.name, Scenario.id, TruthRow)
         .outerjoin(TruthRow, (TruthRow.scenario_id == Scenario.id) & TruthRow.split.in_(splits))
@@ -153,9 +158,11 @@ def _truth(session: Session, track: Track, splits: list[str]) -> tuple[GroundTru
     ).tuples()
     scenarios: dict[str, int] = {}
     labels = {}
+    stamp = {}
     for name, scenario_id, row in rows:
         scenarios[name] = scenario_id
         if row is not None:
+            stamp[scenario_id, row.split] = row.packed_labels
             unpacked = np.unpackbits(
                 np.frombuffer(row.packed_labels, np.uint8), count=row.models * row.points_per_model
             )
@@ -167,7 +174,7 @@ def _truth(session: Session, track: Track, splits: list[str]) -> tuple[GroundTru
             + ", ".join(missing)
             + "; this does not count against your limits, and they can rescore it once they do"
         )
-    return GroundTruth(labels=labels, tracks=(track.name,)), scenarios
+    return GroundTruth(labels=labels, tracks=(track.name,)), scenarios, stamp
 
 
 def _locked_if_active(session: Session, submission_id: int) -> Submission | None:
@@ -182,13 +189,14 @@ def _store(
     factory: SessionFactory,
     submission_id: int,
     results: list[SplitScore],
-    scenario_ids: dict[str, int],
+    job: Job,
     elapsed_ms: float,
 ) -> str:
     """Every score and the status, in one transaction; a second run finds it done."""
+    scenario_ids = job.scenario_ids
     with committing(factory()) as session:
         submission = _locked_if_active(session, submission_id)
-        if submission is None:
+        if submission is None or not _truth_current(session, job):
             return "skipped"
         session.execute(delete(Score).where(Score.submission_id == submission_id))
         session.execute(delete(Ranking).where(Ranking.submission_id == submission_id))
@@ -213,6 +221,18 @@ def _store(
         submission.scorer_version = SCORER_VERSION
         notify_done(session, submission_id)
     return "scored"
+
+
+def _truth_current(session: Session, job: Job) -> bool:
+    """True when the labels scored against are still the stored ones. An organizer who
+    replaces them queues the submission again in the same transaction: scores of the old
+    labels are then dropped, never stored over the new ones (read under the row's lock)."""
+    rows = session.execute(
+        select(TruthRow.scenario_id, TruthRow.split, TruthRow.packed_labels).where(
+            TruthRow.scenario_id.in_(job.scenario_ids.values()), TruthRow.split.in_(job.splits)
+        )
+    ).tuples()
+    return {(scenario, split): packed for scenario, split, packed in rows} == job.stamp
 
 
 def _fail(factory: SessionFactory, submission_id: int, error: str, *, server_fault: bool) -> str:

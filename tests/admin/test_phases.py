@@ -112,16 +112,27 @@ def test_admin_routes_refuse_participants_and_anonymous(arena: Arena) -> None:
         ("post", f"{api}/phases/{phase.id}/close", None),
         ("post", f"{api}/reveal", None),
         ("post", f"{api}/hide", None),
+        ("get", f"{api}/tracks/cifar10/truth", None),
+        ("put", f"{api}/tracks/cifar10/truth", None),
+        ("post", f"{api}/tracks/cifar10/truth", None),
     ]
     for method, path, body in calls:
         assert arena.browser.request(method, path, json=body).status_code == 401, path
         answer = arena.browser.request(method, path, json=body, headers=participant)
         assert answer.status_code == 403, path
+    upload = {"file": ("truth.zip", b"PK\x05\x06" + bytes(18), "application/zip")}
+    pages = [
+        ("get", "/competitions/mico/admin/phases", None),
+        ("get", "/competitions/mico/admin/tracks/cifar10/truth", None),
+        ("post", "/competitions/mico/admin/tracks/cifar10/truth", upload),
+    ]
     arena.browser.cookies.clear()
-    page = arena.browser.get("/competitions/mico/admin/phases", follow_redirects=False)
-    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    for method, path, files in pages:
+        page = arena.browser.request(method, path, files=files, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/login"), path
     _sign_in(arena, "ada@example.org")
-    assert arena.browser.get("/competitions/mico/admin/phases").status_code == 403
+    for method, path, files in pages:
+        assert arena.browser.request(method, path, files=files).status_code == 403, path
     assert _phase(arena, "Final").starts_at is None  # nothing opened
 
 
