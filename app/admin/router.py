@@ -19,6 +19,7 @@ from app.core.db import SessionDep
 from app.core.downloads import attachment, csv_download, spreadsheet_safe
 from app.core.errors import DomainError, Invalid
 from app.core.templating import templates
+from app.leaderboard.service import splits_of
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.submission import SubmissionStatus
 from app.models.track import Track
@@ -314,6 +315,7 @@ def submissions_page(
             session, competition, track=track, status=chosen, participant=participant
         ),
         "tracks": tracks_of(session, competition),
+        "splits": splits_of(session, competition),
         "statuses": list(SubmissionStatus),
         "filters": {"track": track or "", "status": status, "participant": participant or ""},
     }

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
+from app.core.db import row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.models.base import utcnow
 from app.models.competition import Competition
@@ -146,24 +147,11 @@ def pending(session: Session, competition: Competition) -> list[tuple[Registrati
     return [(registration, user) for registration, user in rows.tuples()]
 
 
-def decide(
-    session: Session,
-    competition: Competition,
-    organizer: User,
-    registration_id: int,
-    status: RegistrationStatus,
+def registration_by_id(
+    session: Session, competition: Competition, registration_id: int
 ) -> Registration:
-    """An organizer approves, rejects or bans a registration; written to the audit log."""
-    require_organizer(session, competition, organizer)
-    registration = session.get(Registration, registration_id)
+    """A registration to this competition by its id, or NotFound."""
+    registration = row_by_id(session, Registration, registration_id)
     if registration is None or registration.competition_id != competition.id:
         raise NotFound("no such registration in this competition")
-    registration.status = status
-    audit.record(
-        session,
-        competition,
-        organizer,
-        f"registration.{status.value}",
-        {"registration_id": registration.id},
-    )
     return registration

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from app.admin import participants
 from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
 from app.competitions import registrations
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
@@ -90,7 +91,8 @@ def decide(
     registration_id: int,
     decision: RegistrationStatus,
 ) -> Response:
-    registrations.decide(session, competition, user, registration_id, decision)
+    registration = registrations.registration_by_id(session, competition, registration_id)
+    participants.change_status(session, competition, user, registration, decision)
     return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
 
 
@@ -159,5 +161,6 @@ def decide_api(
     user: ApiOrganizer,
 ) -> RegistrationOut:
     """Approve, reject or ban a registration (organizers only)."""
-    registration = registrations.decide(session, competition, user, registration_id, body.status)
+    registration = registrations.registration_by_id(session, competition, registration_id)
+    participants.change_status(session, competition, user, registration, body.status)
     return RegistrationOut(competition=competition.slug, status=registration.status)

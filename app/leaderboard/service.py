@@ -22,6 +22,7 @@ from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.ranking import Ranking
+from app.models.registration import Registration, RegistrationStatus
 from app.models.reveal import Reveal
 from app.models.scenario import Scenario
 from app.models.score import Score
@@ -113,8 +114,15 @@ def laddered(session: Session, competition: Competition, split: str, user: User 
 
 
 def _rankable(track: Track, split: str, *columns: Any) -> Select[Any]:
-    """The track's submissions that may be ranked (scored, none disqualified) with their
-    ranking score on `split`, and any further columns."""
+    """The track's submissions that may be ranked (scored, none disqualified, none uploaded
+    by a participant banned from the competition) with their ranking score on `split`, and
+    any further columns. A banned member's uploads leave their team's ranking; the others'
+    stay."""
+    banned = select(Registration.id).where(
+        Registration.competition_id == track.competition_id,
+        Registration.user_id == Submission.user_id,
+        Registration.status == RegistrationStatus.BANNED,
+    )
     return (
         select(
             Submission.id,
@@ -129,6 +137,7 @@ def _rankable(track: Track, split: str, *columns: Any) -> Select[Any]:
             Submission.track_id == track.id,
             Submission.status == SubmissionStatus.SCORED,
             Submission.disqualified.is_(None),
+            ~banned.exists(),
         )
     )
 

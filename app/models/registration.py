@@ -33,3 +33,6 @@ class Registration(Timestamped, Base):
         str_enum(RegistrationStatus, "registration_status")
     )
     terms_accepted_at: Mapped[datetime]
+    # Set by an organizer for this participant: replaces the phase's limit; None keeps it.
+    max_per_day: Mapped[int | None]
+    max_total: Mapped[int | None]

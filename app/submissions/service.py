@@ -106,7 +106,11 @@ def allowance(
 ) -> Allowance:
     """Submissions counted against the limits: all but those the server failed. A team's
     count holds its members' own submissions too, and a participant's their team ones, so
-    that making, joining or leaving a team never starts the count again."""
+    that making, joining or leaving a team never starts the count again.
+
+    The limits are the phase's, or the uploader's own where an organizer set an override
+    on their registration: in a team, each member's override applies to their uploads,
+    counted against the team's shared count."""
     owner = Submission.user_id == user.id
     if team is not None:
         members = select(TeamMember.user_id).where(TeamMember.team_id == team.id)
@@ -118,7 +122,27 @@ def allowance(
             func.count().filter(Submission.created_at >= day),
         ).where(owner, Submission.phase_id == phase.id, Submission.server_fault.is_(False))
     ).one()
-    return Allowance(phase.max_per_day, today, phase.max_total, total, day + timedelta(days=1))
+    per_day, in_all = _limits(session, phase, user)
+    return Allowance(per_day, today, in_all, total, day + timedelta(days=1))
+
+
+def _limits(session: Session, phase: Phase, user: User) -> tuple[int, int]:
+    """(per day, in all): the user's overrides where set, the phase's otherwise."""
+    overrides = (
+        session.execute(
+            select(Registration.max_per_day, Registration.max_total).where(
+                Registration.competition_id == phase.competition_id,
+                Registration.user_id == user.id,
+            )
+        )
+        .tuples()
+        .first()
+    )
+    per_day, in_all = overrides if overrides is not None else (None, None)
+    return (
+        phase.max_per_day if per_day is None else per_day,
+        phase.max_total if in_all is None else in_all,
+    )
 
 
 def submit(
@@ -320,6 +344,8 @@ def pin(session: Session, submission: Submission, user: User, *, pinned: bool) -
     """Choose (or stop choosing) the submission that represents its owner on the leaderboard,
     where its phase allows it; one pinned submission per owner and track."""
     phase = session.get_one(Phase, submission.phase_id)
+    if _banned(session, phase.competition_id, user):
+        raise Forbidden("you are banned from this competition; nothing you choose is ranked")
     if not phase.allow_pinning:
         raise Forbidden(f"{phase.name} ranks by its own rule; submissions cannot be pinned")
     if pinned and submission.status is not SubmissionStatus.SCORED:
@@ -340,3 +366,16 @@ def pin(session: Session, submission: Submission, user: User, *, pinned: bool) -
     submission.pinned = pinned
     session.flush()
     return submission
+
+
+def _banned(session: Session, competition_id: int, user: User) -> bool:
+    return (
+        session.scalar(
+            select(Registration.id).where(
+                Registration.competition_id == competition_id,
+                Registration.user_id == user.id,
+                Registration.status == RegistrationStatus.BANNED,
+            )
+        )
+        is not None
+    )

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.models.phase import Phase
+from app.models.registration import Registration
+from app.models.submission import Submission
 from app.models.user import Role
 from tests.fixtures.arena import Arena
 from tests.fixtures.browser import PASSWORD, csrf
@@ -102,8 +104,9 @@ def test_the_phase_form_changes_dates_and_limits_and_refuses_nonsense(arena: Are
 
 
 def test_admin_routes_refuse_participants_and_anonymous(arena: Arena) -> None:
-    _, participant = arena.participant("ada@example.org")
+    ada, participant = arena.participant("ada@example.org")
     phase = _phase(arena, "Final")
+    submission = arena.upload(participant, arena.zip("cifar10-weak")).json()["id"]
     api = "/api/v1/admin/competitions/mico"
     calls = [
         ("get", f"{api}/phases", None),
@@ -115,25 +118,65 @@ def test_admin_routes_refuse_participants_and_anonymous(arena: Arena) -> None:
         ("get", f"{api}/tracks/cifar10/truth", None),
         ("put", f"{api}/tracks/cifar10/truth", None),
         ("post", f"{api}/tracks/cifar10/truth", None),
+        ("get", f"{api}/submissions", None),
+        ("post", f"{api}/submissions/{submission}/rescore", None),
+        ("post", f"{api}/submissions/{submission}/disqualify", {"reason": "cheating"}),
+        ("get", f"{api}/tracks/cifar10/export", None),
+        ("get", f"{api}/audit", None),
+        ("get", f"{api}/participants", None),
+        ("patch", f"{api}/participants/{ada.id}", {"status": "approved", "max_total": 9}),
+        ("get", f"{api}/submissions/{submission}/zip", None),
+        ("get", f"{api}/tracks/cifar10/representatives.zip?split=final", None),
     ]
     for method, path, body in calls:
         assert arena.browser.request(method, path, json=body).status_code == 401, path
         answer = arena.browser.request(method, path, json=body, headers=participant)
         assert answer.status_code == 403, path
     upload = {"file": ("truth.zip", b"PK\x05\x06" + bytes(18), "application/zip")}
-    pages = [
+    truth_pages = [
         ("get", "/competitions/mico/admin/phases", None),
         ("get", "/competitions/mico/admin/tracks/cifar10/truth", None),
         ("post", "/competitions/mico/admin/tracks/cifar10/truth", upload),
     ]
     arena.browser.cookies.clear()
-    for method, path, files in pages:
+    for method, path, files in truth_pages:
         page = arena.browser.request(method, path, files=files, follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"].startswith("/login"), path
     _sign_in(arena, "ada@example.org")
-    for method, path, files in pages:
+    for method, path, files in truth_pages:
         assert arena.browser.request(method, path, files=files).status_code == 403, path
+    pages = "/competitions/mico/admin"
+    reads = [
+        f"{pages}/phases",
+        f"{pages}/submissions",
+        f"{pages}/audit",
+        f"{pages}/tracks/cifar10/export",
+        f"{pages}/participants",
+        f"{pages}/submissions/{submission}/zip",
+        f"{pages}/tracks/cifar10/representatives.zip?split=final",
+    ]
+    arena.browser.cookies.clear()
+    for path in reads:
+        page = arena.browser.get(path, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/login"), path
+    _sign_in(arena, "ada@example.org")
+    for path in reads:
+        assert arena.browser.get(path).status_code == 403, path
+    token = csrf(arena.browser, "/competitions/mico")
+    changes = [
+        f"{pages}/phases/{phase.id}/open",
+        f"{pages}/submissions/{submission}/disqualify",
+        f"{pages}/participants/{ada.id}/ban",
+        f"{pages}/participants/{ada.id}/limits",
+    ]
+    for path in changes:
+        answer = arena.browser.post(path, data={"csrf_token": token, "reason": "cheating"})
+        assert answer.status_code == 403, path
     assert _phase(arena, "Final").starts_at is None  # nothing opened
+    registration = arena.session.scalars(select(Registration)).one()
+    arena.session.refresh(registration)
+    assert registration.status.value == "approved" and registration.max_total is None
+    assert arena.session.get_one(Submission, submission).disqualified is None
 
 
 def test_the_phase_api_for_organizers_scripts(arena: Arena) -> None:

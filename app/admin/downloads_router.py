@@ -1,0 +1,91 @@
+"""Organizers' downloads (page links and API): one submission's zip, and a track's
+representative submissions on a split as one streamed zip with a manifest."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from app.admin import downloads
+from app.admin.service import submission_in
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.core.db import SessionDep
+from app.core.downloads import attachment
+from app.models.competition import Competition
+from app.models.track import Track
+from app.models.user import User
+from app.submissions.dependencies import TrackDep
+
+pages = APIRouter(prefix="/competitions/{slug}/admin")
+api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
+
+Split = Annotated[str, Query(max_length=32, description="the split whose standings choose")]
+
+
+@api.get("/submissions/{submission_id}/zip", response_class=Response)
+def submission_zip_api(
+    submission_id: int, session: SessionDep, competition: CompetitionDep, user: ApiOrganizer
+) -> Response:
+    """The submission's zip as uploaded, named e.g. `mico-cifar10-ada-17.zip`."""
+    return _one(session, competition, user, submission_id)
+
+
+@pages.get("/submissions/{submission_id}/zip", response_class=Response)
+def submission_zip_page(
+    submission_id: int, session: SessionDep, competition: CompetitionDep, user: Organizer
+) -> Response:
+    return _one(session, competition, user, submission_id)
+
+
+def _one(session: SessionDep, competition: Competition, user: User, submission_id: int) -> Response:
+    submission = submission_in(session, competition, submission_id)
+    name, data = downloads.submission_zip(session, competition, user, submission)
+    return Response(data, media_type="application/zip", headers=attachment(name))
+
+
+@api.get("/tracks/{track}/representatives.zip", response_class=StreamingResponse)
+def representatives_api(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: ApiOrganizer,
+    split: Split = "dev",
+) -> StreamingResponse:
+    """Each participant's representative submission on the split (the exact standings, never
+    the Ladder's) as `<rank>-<name>-<id>.zip` entries, with `manifest.csv` (rank, participant,
+    submission_id, sha256, ranking_score, file); streamed as it is made."""
+    return _all(request, session, competition, track, user, split)
+
+
+@pages.get("/tracks/{track}/representatives.zip", response_class=StreamingResponse)
+def representatives_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: Organizer,
+    split: Split = "dev",
+) -> StreamingResponse:
+    return _all(request, session, competition, track, user, split)
+
+
+def _all(
+    request: Request,
+    session: SessionDep,
+    competition: Competition,
+    track: Track,
+    user: User,
+    split: str,
+) -> StreamingResponse:
+    """The standings are read (and the download audited) in the request's transaction; the
+    zips in a session of the stream's own, since the request's is committed before it runs."""
+    chosen = downloads.representatives(session, competition, user, track, split)
+    name = f"{competition.slug}-{track.name}-{split}-representatives.zip"
+    return StreamingResponse(
+        downloads.stream_zip(request.app.state.session_factory, chosen),
+        media_type="application/zip",
+        headers=attachment(downloads.safe_name(name)),
+    )

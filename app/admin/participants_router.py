@@ -1,0 +1,248 @@
+"""Organizers' page and API for a competition's participants: every registration, approve,
+reject, ban, unban, and per-participant limits (organizers only; 403 for anyone else, a
+sign-in for anonymous visitors of the page)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.admin import participants as service
+from app.admin.participants import MAX_LIMIT, Limits, ParticipantRow
+from app.admin.service import phases_of
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.core.csrf import CSRF_CHECKED
+from app.core.db import SessionDep
+from app.core.errors import DomainError, Invalid
+from app.core.templating import templates
+from app.models.registration import RegistrationStatus
+from app.models.user import User
+
+pages = APIRouter(prefix="/competitions/{slug}/admin")
+api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
+
+ACTIONS = {
+    "approve": RegistrationStatus.APPROVED,
+    "reject": RegistrationStatus.REJECTED,
+    "ban": RegistrationStatus.BANNED,
+    "unban": RegistrationStatus.APPROVED,
+}
+Search = Annotated[
+    str | None, Query(max_length=64, description="a piece of the name, email or team name")
+]
+
+
+class ParticipantOut(BaseModel):
+    """A participant as organizers see them; null limits are the phase's."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": 7,
+                    "display_name": "ada",
+                    "email": "ada@example.org",
+                    "status": "approved",
+                    "team": "lira-lovers",
+                    "registered_at": "2026-11-28T14:34:00Z",
+                    "terms_accepted_at": "2026-11-28T14:34:00Z",
+                    "submissions": 12,
+                    "max_per_day": 50,
+                    "max_total": None,
+                }
+            ]
+        }
+    )
+
+    user_id: int
+    display_name: str
+    email: str
+    status: RegistrationStatus
+    team: str | None
+    registered_at: datetime
+    terms_accepted_at: datetime
+    submissions: int
+    max_per_day: int | None
+    max_total: int | None
+
+
+class ParticipantPatch(BaseModel):
+    """What to change; a field left out stays as it is, a limit set to null gives the phase's
+    limit back. `status`: approved (also unbans), rejected (a pending registration) or banned."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"status": "banned"},
+                {"max_per_day": 50, "max_total": None},
+                {"status": "approved", "max_total": 2000},
+            ]
+        },
+    )
+
+    status: RegistrationStatus | None = None
+    max_per_day: int | None = Field(None, ge=0, le=MAX_LIMIT)
+    max_total: int | None = Field(None, ge=0, le=MAX_LIMIT)
+
+
+def _out(row: ParticipantRow) -> ParticipantOut:
+    r, u = row.registration, row.user
+    return ParticipantOut(
+        user_id=u.id,
+        display_name=u.display_name,
+        email=u.email,
+        status=r.status,
+        team=row.team,
+        registered_at=r.created_at,
+        terms_accepted_at=r.terms_accepted_at,
+        submissions=row.submissions,
+        max_per_day=r.max_per_day,
+        max_total=r.max_total,
+    )
+
+
+@api.get("/participants", response_model=list[ParticipantOut])
+def participants_api(
+    session: SessionDep,
+    competition: CompetitionDep,
+    _: ApiOrganizer,
+    status: RegistrationStatus | None = None,
+    search: Search = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Any:
+    """The competition's registrations, oldest first, filtered by status and a piece of the
+    name, email or team name."""
+    rows = service.participants(
+        session, competition, status=status, search=search, limit=limit, offset=offset
+    )
+    return [_out(r) for r in rows]
+
+
+@api.patch("/participants/{user_id}", response_model=ParticipantOut)
+def change_api(
+    user_id: int,
+    body: ParticipantPatch,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: ApiOrganizer,
+) -> Any:
+    """Approve, reject, ban or unban a participant, and set or clear their own limits."""
+    registration = service.registration_in(session, competition, user_id)
+    if body.status is not None:
+        service.change_status(session, competition, user, registration, body.status)
+    if {"max_per_day", "max_total"} & body.model_fields_set:
+        limits = Limits(
+            max_per_day=_given(body, "max_per_day", registration.max_per_day),
+            max_total=_given(body, "max_total", registration.max_total),
+        )
+        service.set_limits(session, competition, user, registration, limits)
+    (row,) = service.participants(session, competition, user_id=user_id)
+    return _out(row)
+
+
+def _given(body: ParticipantPatch, name: str, current: int | None) -> int | None:
+    """The body's value (null included) when the field was sent, the current one otherwise."""
+    value: int | None = getattr(body, name)
+    return value if name in body.model_fields_set else current
+
+
+def _page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: User,
+    status_code: int = 200,
+    *,
+    status: str = "",
+    search: str = "",
+    **extra: Any,
+) -> Response:
+    chosen = RegistrationStatus(status) if status in {s.value for s in RegistrationStatus} else None
+    context = {
+        "competition": competition,
+        "user": user,
+        "rows": service.participants(session, competition, status=chosen, search=search),
+        "statuses": list(RegistrationStatus),
+        "filters": {"status": status, "search": search},
+        "shown": service.PAGE_ROWS,
+        "phases": phases_of(session, competition),
+        **extra,
+    }
+    return templates.TemplateResponse(
+        request, "admin/participants.html", context, status_code=status_code
+    )
+
+
+@pages.get("/participants")
+def participants_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: Organizer,
+    status: Annotated[str, Query(max_length=16)] = "",
+    search: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    return _page(request, session, competition, user, status=status, search=search)
+
+
+@pages.post("/participants/{user_id}/limits", dependencies=CSRF_CHECKED)
+def limits_page(
+    request: Request,
+    user_id: int,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: Organizer,
+    max_per_day: Annotated[str, Form(max_length=20)] = "",
+    max_total: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """The limits form: an empty field gives the phase's limit back."""
+    try:
+        registration = service.registration_in(session, competition, user_id)
+        limits = Limits(_number(max_per_day, "per day"), _number(max_total, "in all"))
+        service.set_limits(session, competition, user, registration, limits)
+    except DomainError as exc:
+        session.rollback()
+        return _page(request, session, competition, user, exc.status_code, error=exc.message)
+    return _back(competition.slug, user_id)
+
+
+@pages.post("/participants/{user_id}/{action}", dependencies=CSRF_CHECKED)
+def action_page(
+    request: Request,
+    user_id: int,
+    action: str,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: Organizer,
+) -> Response:
+    """Approve, reject, ban or unban one participant."""
+    try:
+        if action not in ACTIONS:
+            raise Invalid(f"'{action[:40]}' is not an action: approve, reject, ban or unban")
+        registration = service.registration_in(session, competition, user_id)
+        if action == "unban" and registration.status is not RegistrationStatus.BANNED:
+            raise Invalid("this participant is not banned")
+        service.change_status(session, competition, user, registration, ACTIONS[action])
+    except DomainError as exc:
+        session.rollback()
+        return _page(request, session, competition, user, exc.status_code, error=exc.message)
+    return _back(competition.slug, user_id)
+
+
+def _back(slug: str, user_id: int) -> Response:
+    return RedirectResponse(f"/competitions/{slug}/admin/participants#user-{user_id}", 303)
+
+
+def _number(text: str, what: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit():
+        raise Invalid(f"'{text[:20]}' is not a number: the limit {what}, or empty for the phase's")
+    return int(text)
