@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.admin import router as admin_router
-from app.admin import settings_router
+from app.admin import settings_router, tracks_router
 from app.auth import router as auth_router
 from app.auth.dependencies import LoginRequired
 from app.competitions import router as competitions_router
@@ -78,6 +78,8 @@ def create_app(
     app.include_router(admin_router.api)
     app.include_router(settings_router.pages)
     app.include_router(settings_router.api)
+    app.include_router(tracks_router.pages)
+    app.include_router(tracks_router.api)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _invalid_value)
