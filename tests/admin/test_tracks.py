@@ -3,6 +3,9 @@ add tracks, and change scenarios only while nothing depends on them."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 from sqlalchemy import select
 
 from app.models.audit import AuditEntry
@@ -182,3 +185,31 @@ def test_the_page_renames_adds_and_removes_scenarios(arena: Arena) -> None:
     assert _scenarios(arena, "img") == []
     unknown = arena.browser.post(f"{PAGE}/nope/remove", data={"csrf_token": token})
     assert unknown.status_code == 404 and "its tracks: cifar10, ddp" in unknown.text
+
+
+def _renamed(data: bytes, old: str, new: str) -> bytes:
+    """A submission zip with one scenario's folder renamed."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            target.writestr(entry.filename.replace(f"/{old}/", f"/{new}/"), source.read(entry))
+    return out.getvalue()
+
+
+def test_uploads_are_read_and_scored_with_the_scenarios_as_stored(arena: Arena) -> None:
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    rename = {"rename_scenarios": {"sst2_ddp": "sst2_dp"}}
+    assert arena.browser.patch(f"{API}/ddp", json=rename, headers=organizer).status_code == 200
+    _, ada = arena.participant("ada@example.org")
+    old = arena.upload(ada, arena.zip("ddp-strong"), track="ddp")
+    assert old.status_code == 422 and "sst2_dp" in str(old.json()["errors"])
+    new = arena.upload(ada, _renamed(arena.zip("ddp-strong"), "sst2_ddp", "sst2_dp"), track="ddp")
+    assert new.status_code == 202
+    assert arena.score_sent() == ["scored"]  # against the labels kept under the new name
+    scored = arena.browser.get(f"/api/v1/submissions/{new.json()['id']}", headers=ada).json()
+    assert "sst2_dp" in scored["scores"]["dev"]["scenarios"]
+
+    added = {"name": "img", "scenarios": ["img_a"]}
+    assert arena.browser.post(API, json=added, headers=organizer).status_code == 201
+    unknown = arena.upload(ada, arena.zip("ddp-strong"), track="img")
+    assert unknown.status_code == 422 and "img_a" in str(unknown.json()["errors"])
