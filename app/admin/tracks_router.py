@@ -26,7 +26,13 @@ from app.submissions.dependencies import TrackDep
 
 pages = APIRouter(prefix="/competitions/{slug}/admin")
 api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
-Name = Annotated[str, Field(pattern=f"^{NAME.pattern}$", examples=["cifar10_hi"])]
+# The pattern is documented here and checked by the service, whose refusal says what to do.
+Name = Annotated[
+    str,
+    Field(
+        max_length=200, json_schema_extra={"pattern": f"^{NAME.pattern}$"}, examples=["cifar10_hi"]
+    ),
+]
 
 
 class TruthOut(BaseModel):

@@ -89,6 +89,8 @@ def test_a_new_track_needs_a_free_well_formed_name(arena: Arena) -> None:
         {"name": "ok", "scenarios": [f"s{i}" for i in range(21)]},
     ):
         assert arena.browser.post(API, json=bad, headers=organizer).status_code == 422, bad
+    spaced = arena.browser.post(API, json={"name": "Img 1", "scenarios": ["a"]}, headers=organizer)
+    assert "'Img 1' is not a track name: use lowercase letters" in spaced.json()["detail"]
     twice = arena.browser.post(API, json={"name": "ok", "scenarios": ["a", "a"]}, headers=organizer)
     assert twice.status_code == 422 and "given twice: a" in twice.json()["detail"]
     assert _actions(arena).count("track.add") == 1
