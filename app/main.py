@@ -14,7 +14,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
-from app.admin import downloads_router, participants_router, truth_router
+from app.admin import (
+    downloads_router,
+    participants_router,
+    settings_router,
+    tracks_router,
+    truth_router,
+)
 from app.admin import router as admin_router
 from app.auth import router as auth_router
 from app.auth.dependencies import LoginRequired
@@ -83,6 +89,10 @@ def create_app(
     app.include_router(participants_router.api)
     app.include_router(downloads_router.pages)
     app.include_router(downloads_router.api)
+    app.include_router(settings_router.pages)
+    app.include_router(settings_router.api)
+    app.include_router(tracks_router.pages)
+    app.include_router(tracks_router.api)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _invalid_value)

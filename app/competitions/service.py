@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.competitions import audit
 from app.core.errors import Invalid
@@ -21,6 +21,7 @@ from app.models.phase import LeaderboardPolicy, Phase
 from app.models.scenario import Scenario
 from app.models.track import Track
 from app.scoring.definition import MICO, Definition
+from app.scoring.definition import Track as DefinedTrack
 from app.scoring.problems import InvalidInput
 from app.scoring.readers import read_truth
 
@@ -101,9 +102,29 @@ def import_mico(
 
 
 def definition_of(competition: Competition) -> Definition:
-    """How a competition's submissions are read and scored: every one is MICO-shaped so far
-    (import-mico builds them), its tracks and scenarios stored in the database."""
-    return MICO
+    """How a competition's submissions are read and scored: MICO's splits, files and metrics
+    (import-mico builds every competition so far), with the tracks, scenarios and points per
+    model stored in the database, as organizers add and rename them.
+
+    The competition must belong to a session (the one its tracks are read with)."""
+    session = object_session(competition)
+    if session is None:
+        raise RuntimeError("definition_of needs a competition attached to a session")
+    scenarios: dict[tuple[str, str], list[str]] = {}
+    for track, title, scenario in session.execute(
+        select(Track.name, Track.title, Scenario.name)
+        .join(Scenario, Scenario.track_id == Track.id)
+        .where(Track.competition_id == competition.id)
+        .order_by(Track.name)
+    ).tuples():
+        scenarios.setdefault((track, title), []).append(scenario)
+    return replace(
+        MICO,
+        slug=competition.slug,
+        title=competition.title,
+        points_per_model=competition.points_per_model,
+        tracks=tuple(DefinedTrack(n, tuple(s), t) for (n, t), s in scenarios.items()),
+    )
 
 
 def _require_hidden_splits(

@@ -33,6 +33,7 @@ from app.models.scenario import Scenario
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
 from app.models.track import Track
+from app.scoring.definition import Definition
 from app.scoring.problems import InvalidInput
 from app.scoring.readers import GroundTruth, read_submission
 from app.scoring.scorer import ScoringError, SplitScore, score_split
@@ -63,9 +64,9 @@ class Job:
     splits: list[str]
     scenario_ids: dict[str, int]
     truth: GroundTruth
-    competition: Competition
     # The packed labels scored against, by (scenario id, split): stored only if still current.
     stamp: dict[tuple[int, str], bytes]
+    definition: Definition  # read in the claiming session: tracks and scenarios as stored
 
 
 def score_submission(factory: SessionFactory, submission_id: int, attempts: int = 5) -> str:
@@ -76,7 +77,7 @@ def score_submission(factory: SessionFactory, submission_id: int, attempts: int 
         if job is None:
             return "skipped"
         started = perf_counter()
-        definition = definition_of(job.competition)
+        definition = job.definition
         predictions = read_submission(job.zip_bytes, definition=definition, track=job.track)
         results = [score_split(predictions, job.truth, definition, s) for s in job.splits]
     except (InvalidInput, ScoringError) as exc:
@@ -128,8 +129,8 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
         splits=list(phase.scored_splits),
         scenario_ids=scenarios,
         truth=labels,
-        competition=competition,
         stamp=stamp,
+        definition=definition_of(competition),
     )
 
 

@@ -9,9 +9,12 @@ from sqlalchemy import select
 
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
+from app.models.competition import Competition
 from app.models.phase import Phase
 from app.models.registration import Registration
+from app.models.scenario import Scenario
 from app.models.submission import Submission
+from app.models.track import Track
 from app.models.user import Role
 from tests.fixtures.arena import Arena
 from tests.fixtures.browser import PASSWORD, csrf
@@ -127,6 +130,12 @@ def test_admin_routes_refuse_participants_and_anonymous(arena: Arena) -> None:
         ("patch", f"{api}/participants/{ada.id}", {"status": "approved", "max_total": 9}),
         ("get", f"{api}/submissions/{submission}/zip", None),
         ("get", f"{api}/tracks/cifar10/representatives.zip?split=final", None),
+        ("get", f"{api}/settings", None),
+        ("patch", f"{api}/settings", {"title": "Owned"}),
+        ("get", f"{api}/tracks", None),
+        ("post", f"{api}/tracks", {"name": "evil", "scenarios": ["evil_a"]}),
+        ("patch", f"{api}/tracks/ddp", {"title": "Owned"}),
+        ("delete", f"{api}/tracks/ddp", None),
     ]
     for method, path, body in calls:
         assert arena.browser.request(method, path, json=body).status_code == 401, path
@@ -177,6 +186,40 @@ def test_admin_routes_refuse_participants_and_anonymous(arena: Arena) -> None:
     arena.session.refresh(registration)
     assert registration.status.value == "approved" and registration.max_total is None
     assert arena.session.get_one(Submission, submission).disqualified is None
+    admin = "/competitions/mico/admin"
+    pages = ["phases", "settings", "tracks"]
+    forms = [
+        ("settings", {"title": "Owned"}),
+        ("settings/preview", {"overview_md": "x"}),
+        ("tracks", {"name": "evil", "scenarios": "evil_a"}),
+        ("tracks/ddp", {"title": "Owned"}),
+        ("tracks/ddp/remove", {}),
+        ("tracks/ddp/scenarios", {"scenarios": "evil_b"}),
+        ("tracks/ddp/scenarios/sst2_ddp", {"name": "evil_c"}),
+        ("tracks/ddp/scenarios/sst2_ddp/remove", {}),
+    ]
+    arena.browser.cookies.clear()
+    for name in pages:
+        page = arena.browser.get(f"{admin}/{name}", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/login"), name
+    for name, form in forms:
+        sent = arena.browser.post(f"{admin}/{name}", data=form, follow_redirects=False)
+        assert sent.status_code == 303 and sent.headers["location"].startswith("/login"), name
+    _sign_in(arena, "ada@example.org")
+    for name in pages:
+        assert arena.browser.get(f"{admin}/{name}").status_code == 403, name
+    token = csrf(arena.browser, "/account")  # a valid form token: refused for who she is
+    for name, form in forms:
+        sent = arena.browser.post(f"{admin}/{name}", data={**form, "csrf_token": token})
+        assert sent.status_code == 403 and "only organizers" in sent.text, name
+    assert _phase(arena, "Final").starts_at is None  # nothing opened
+    arena.session.expire_all()
+    names = arena.session.scalars(select(Scenario.name)).all()
+    assert len(names) == 6 and not any(n.startswith("evil") for n in names)
+    tracks = arena.session.scalars(select(Track)).all()
+    assert sorted(t.name for t in tracks) == ["cifar10", "ddp"]
+    assert all(t.title != "Owned" for t in tracks)
+    assert arena.session.scalars(select(Competition.title)).one() != "Owned"
 
 
 def test_the_phase_api_for_organizers_scripts(arena: Arena) -> None:

@@ -1,0 +1,398 @@
+"""Organizers' page and API for a competition's tracks and scenarios (organizers only; 403 for
+anyone else, a sign-in for anonymous visitors of the page)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.admin import tracks_service as service
+from app.admin.settings_router import ORGANIZER_FORM
+from app.admin.tracks_service import MAX_SCENARIOS, MAX_TITLE, NAME, TrackView
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.core.db import SessionDep
+from app.core.errors import DomainError
+from app.core.templating import templates
+from app.models.competition import Competition
+from app.models.track import Track
+from app.models.user import User
+from app.submissions.dependencies import TrackDep
+
+pages = APIRouter(prefix="/competitions/{slug}/admin")
+api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
+# The pattern is documented here and checked by the service, whose refusal says what to do.
+Name = Annotated[
+    str,
+    Field(
+        max_length=200, json_schema_extra={"pattern": f"^{NAME.pattern}$"}, examples=["cifar10_hi"]
+    ),
+]
+
+
+class TruthOut(BaseModel):
+    """Whether a scenario's split has ground truth, and its size: never a label."""
+
+    split: str
+    present: bool
+    models: int | None = None
+    points_per_model: int | None = None
+    updated_at: datetime | None = None
+
+
+class ScenarioOut(BaseModel):
+    """A scenario and its ground truth, split by split."""
+
+    name: str
+    ground_truth: list[TruthOut]
+
+
+class TrackOut(BaseModel):
+    """A track as organizers see it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "cifar10",
+                    "title": "CIFAR-10",
+                    "submissions": 12,
+                    "scenarios_locked": True,
+                    "removable": False,
+                    "scenarios": [
+                        {
+                            "name": "cifar10_hi",
+                            "ground_truth": [
+                                {
+                                    "split": "dev",
+                                    "present": True,
+                                    "models": 50,
+                                    "points_per_model": 200,
+                                    "updated_at": "2026-11-28T14:34:00Z",
+                                },
+                                {"split": "final", "present": False},
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    name: str
+    title: str
+    submissions: int
+    scenarios_locked: bool = Field(
+        description="true once the track has submissions: scenarios can no longer change"
+    )
+    removable: bool = Field(description="true while it has neither submissions nor ground truth")
+    scenarios: list[ScenarioOut]
+
+
+class TrackIn(BaseModel):
+    """A new track: its name (in zips and URLs, fixed), title and scenario names."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "purchase100",
+                    "title": "Purchase-100",
+                    "scenarios": ["purchase100_lo", "purchase100_hi", "purchase100_inf"],
+                }
+            ]
+        },
+    )
+
+    name: Name
+    title: str = Field("", max_length=MAX_TITLE)
+    scenarios: list[Name] = Field(min_length=1, max_length=MAX_SCENARIOS)
+
+
+class TrackPatch(BaseModel):
+    """Changes to a track; the title always, scenarios only while it has no submissions."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"title": "CIFAR-10 (ResNet-18)"},
+                {"add_scenarios": ["cifar10_mid"], "rename_scenarios": {"cifar10_x": "cifar10_y"}},
+                {"remove_scenarios": ["cifar10_mid"]},
+            ]
+        },
+    )
+
+    title: str | None = Field(None, max_length=MAX_TITLE)
+    add_scenarios: list[Name] = Field([], max_length=MAX_SCENARIOS)
+    rename_scenarios: dict[str, Name] = Field(
+        {}, max_length=MAX_SCENARIOS, description="old name to new name"
+    )
+    remove_scenarios: list[str] = Field(
+        [], max_length=MAX_SCENARIOS, description="only scenarios without ground truth"
+    )
+
+
+def _out(view: TrackView) -> TrackOut:
+    return TrackOut(
+        name=view.track.name,
+        title=view.track.title,
+        submissions=view.submissions,
+        scenarios_locked=view.locked,
+        removable=view.removable,
+        scenarios=[
+            ScenarioOut(
+                name=s.scenario.name,
+                ground_truth=[
+                    TruthOut(split=split, present=False)
+                    if truth is None
+                    else TruthOut(
+                        split=split,
+                        present=True,
+                        models=truth.models,
+                        points_per_model=truth.points_per_model,
+                        updated_at=truth.updated_at,
+                    )
+                    for split, truth in s.truth.items()
+                ],
+            )
+            for s in view.scenarios
+        ],
+    )
+
+
+@api.get("/tracks", response_model=list[TrackOut])
+def tracks_api(session: SessionDep, competition: CompetitionDep, _: ApiOrganizer) -> Any:
+    """Every track with its scenarios, their ground truth (present or missing, sizes, when
+    uploaded; never labels) and the number of submissions."""
+    return [_out(v) for v in service.overview(session, competition)[1]]
+
+
+@api.post("/tracks", response_model=TrackOut, status_code=201)
+def add_track_api(
+    body: TrackIn, session: SessionDep, competition: CompetitionDep, user: ApiOrganizer
+) -> Any:
+    """A new track and its scenarios; 422 when a name is malformed or taken."""
+    track = service.add_track(session, competition, user, body.name, body.title, body.scenarios)
+    return _out(service.view_of(session, competition, track))
+
+
+@api.patch("/tracks/{track}", response_model=TrackOut)
+def change_track_api(
+    body: TrackPatch,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: ApiOrganizer,
+) -> Any:
+    """Change the title; rename, add or remove scenarios (409 once the track has submissions,
+    or for a scenario with ground truth). All or nothing."""
+    _apply(session, competition, user, track, body)
+    return _out(service.view_of(session, competition, track))
+
+
+@api.delete("/tracks/{track}", status_code=204)
+def remove_track_api(
+    session: SessionDep, competition: CompetitionDep, track: TrackDep, user: ApiOrganizer
+) -> Response:
+    """Remove a track with neither submissions nor ground truth (409 otherwise)."""
+    service.remove_track(session, competition, user, track)
+    return Response(status_code=204)
+
+
+def _apply(
+    session: SessionDep, competition: Competition, user: User, track: Track, body: TrackPatch
+) -> None:
+    if body.title is not None:
+        service.change_title(session, competition, user, track, body.title)
+    for old, new in body.rename_scenarios.items():
+        service.rename_scenario(session, competition, user, track, old, new)
+    for name in body.remove_scenarios:
+        service.remove_scenario(session, competition, user, track, name)
+    if body.add_scenarios:
+        service.add_scenarios(session, competition, user, track, body.add_scenarios)
+
+
+def _page(
+    request: Request,
+    session: SessionDep,
+    competition: Competition,
+    user: User,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    splits, views = service.overview(session, competition)
+    context = {
+        "competition": competition,
+        "user": user,
+        "splits": splits,
+        "views": views,
+        "max_scenarios": MAX_SCENARIOS,
+        "name_rule": service.NAME_RULE,
+        "new": {"name": "", "title": "", "scenarios": ""},
+        **extra,
+    }
+    return templates.TemplateResponse(request, "admin/tracks.html", context, status_code=status)
+
+
+@pages.get("/tracks")
+def tracks_page(
+    request: Request, session: SessionDep, competition: CompetitionDep, user: Organizer
+) -> Response:
+    return _page(request, session, competition, user)
+
+
+Text = Annotated[str, Form()]
+
+
+def _act(
+    request: Request,
+    session: SessionDep,
+    competition: Competition,
+    user: User,
+    action: Callable[[], object],
+    anchor: str = "",
+    **form: Any,
+) -> Response:
+    """Do one change and go back to the page; refused, the page again saying why, with the
+    form as it was sent."""
+    try:
+        action()
+    except DomainError as exc:
+        session.rollback()
+        return _page(
+            request, session, competition, user, exc.status_code, error=exc.message, **form
+        )
+    return RedirectResponse(
+        f"/competitions/{competition.slug}/admin/tracks{anchor}", status_code=303
+    )
+
+
+@pages.post("/tracks", dependencies=ORGANIZER_FORM)
+def add_track_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    user: Organizer,
+    name: Text = "",
+    title: Text = "",
+    scenarios: Text = "",
+) -> Response:
+    """Add a track with its scenarios (typed separated by commas, spaces or lines)."""
+    return _act(
+        request,
+        session,
+        competition,
+        user,
+        lambda: service.add_track(
+            session, competition, user, name, title, service.split_names(scenarios)
+        ),
+        f"#track-{name.strip()}",
+        new={"name": name, "title": title, "scenarios": scenarios},
+    )
+
+
+@pages.post("/tracks/{track}", dependencies=ORGANIZER_FORM)
+def change_title_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: Organizer,
+    title: Text = "",
+) -> Response:
+    """Change a track's title."""
+    return _act(
+        request,
+        session,
+        competition,
+        user,
+        lambda: service.change_title(session, competition, user, track, title),
+        f"#track-{track.name}",
+    )
+
+
+@pages.post("/tracks/{track}/remove", dependencies=ORGANIZER_FORM)
+def remove_track_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: Organizer,
+) -> Response:
+    """Remove an unused track."""
+    return _act(
+        request,
+        session,
+        competition,
+        user,
+        lambda: service.remove_track(session, competition, user, track),
+    )
+
+
+@pages.post("/tracks/{track}/scenarios", dependencies=ORGANIZER_FORM)
+def add_scenarios_page(
+    request: Request,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: Organizer,
+    scenarios: Text = "",
+) -> Response:
+    """Add scenarios to a track without submissions."""
+    return _act(
+        request,
+        session,
+        competition,
+        user,
+        lambda: service.add_scenarios(
+            session, competition, user, track, service.split_names(scenarios)
+        ),
+        f"#track-{track.name}",
+    )
+
+
+@pages.post("/tracks/{track}/scenarios/{scenario}", dependencies=ORGANIZER_FORM)
+def rename_scenario_page(
+    request: Request,
+    scenario: str,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: Organizer,
+    name: Text = "",
+) -> Response:
+    """Rename a scenario of a track without submissions."""
+    return _act(
+        request,
+        session,
+        competition,
+        user,
+        lambda: service.rename_scenario(session, competition, user, track, scenario, name),
+        f"#track-{track.name}",
+    )
+
+
+@pages.post("/tracks/{track}/scenarios/{scenario}/remove", dependencies=ORGANIZER_FORM)
+def remove_scenario_page(
+    request: Request,
+    scenario: str,
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: Organizer,
+) -> Response:
+    """Remove a scenario without ground truth from a track without submissions."""
+    return _act(
+        request,
+        session,
+        competition,
+        user,
+        lambda: service.remove_scenario(session, competition, user, track, scenario),
+        f"#track-{track.name}",
+    )
