@@ -360,7 +360,7 @@ def worker(concurrency: int, loglevel: str, pool: str) -> None:
         "workers.celery_app:celery",
         "worker",
         "--queues",
-        "scoring",
+        "scoring,intervals",  # in this order: scoring first, intervals when none waits
         "--concurrency",
         str(concurrency),
         "--loglevel",
@@ -383,7 +383,7 @@ def sweeper() -> None:
 
     settings = get_settings()
     factory = sessions()
-    loop = Sweeper.from_settings(factory, dispatcher_for(settings, factory).send, settings)
+    loop = Sweeper.from_settings(factory, dispatcher_for(settings, factory), settings)
     click.echo(f"sweeping every {settings.sweep_interval_seconds} s (Ctrl-C to stop)")
     loop.run()
 
