@@ -95,7 +95,9 @@ def _read(session: Session, submission_id: int) -> Job | None:
             select(Ranking.split, Ranking.ranking_score).where(
                 Ranking.submission_id == submission_id, Ranking.ci_low.is_(None)
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()  # a Result has keys(): dict() would take it for a mapping
     )
     if not scores:
         return None
