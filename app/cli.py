@@ -341,7 +341,15 @@ def serve(host: str, port: int, workers: int) -> None:
     show_default=True,
     help="Celery's execution pool (prefork enforces the hard time limit).",
 )
-def worker(concurrency: int, loglevel: str, pool: str) -> None:
+@click.option(
+    "--queues",
+    type=click.Choice(["scoring,intervals", "scoring", "intervals"]),
+    default="scoring,intervals",
+    show_default=True,
+    help="What to take: scoring first then the bootstrap intervals when no scoring waits, "
+    "or one kind only (say, intervals on a machine of their own).",
+)
+def worker(concurrency: int, loglevel: str, pool: str, queues: str) -> None:
     """Start a Celery worker scoring submissions from REDIS_URL (any number, any machine)."""
     import os
 
@@ -360,7 +368,7 @@ def worker(concurrency: int, loglevel: str, pool: str) -> None:
         "workers.celery_app:celery",
         "worker",
         "--queues",
-        "scoring,intervals",  # in this order: scoring first, intervals when none waits
+        queues,  # in this order: scoring first, intervals only when none waits
         "--concurrency",
         str(concurrency),
         "--loglevel",
