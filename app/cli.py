@@ -414,7 +414,15 @@ def demo(host: str, port: int, folder: Path) -> None:
     show_default=True,
     help="Celery's execution pool (prefork enforces the hard time limit).",
 )
-def worker(concurrency: int, loglevel: str, pool: str) -> None:
+@click.option(
+    "--queues",
+    type=click.Choice(["scoring,intervals", "scoring", "intervals"]),
+    default="scoring,intervals",
+    show_default=True,
+    help="What to take: scoring first then the bootstrap intervals when no scoring waits, "
+    "or one kind only (say, intervals on a machine of their own).",
+)
+def worker(concurrency: int, loglevel: str, pool: str, queues: str) -> None:
     """Start a Celery worker scoring submissions from REDIS_URL (any number, any machine)."""
     from celery.bin.celery import main as celery_main
 
@@ -431,7 +439,7 @@ def worker(concurrency: int, loglevel: str, pool: str) -> None:
         "workers.celery_app:celery",
         "worker",
         "--queues",
-        "scoring",
+        queues,  # in this order: scoring first, intervals only when none waits
         "--concurrency",
         str(concurrency),
         "--loglevel",
@@ -454,7 +462,7 @@ def sweeper() -> None:
 
     settings = get_settings()
     factory = sessions()
-    loop = Sweeper.from_settings(factory, dispatcher_for(settings, factory).send, settings)
+    loop = Sweeper.from_settings(factory, dispatcher_for(settings, factory), settings)
     click.echo(f"sweeping every {settings.sweep_interval_seconds} s (Ctrl-C to stop)")
     loop.run()
 

@@ -1,7 +1,7 @@
 """`mia-arena demo`: a whole competition on one SQLite file, ready to click through.
 
 MICO from synthetic ground truth for all four tracks, an organizer and four participants, and
-their submissions scored (by the same code a worker runs), so that every dev leaderboard has
+their submissions scored with their intervals (by the same code a worker runs), so that every dev leaderboard has
 rows. Made once in a folder of its own; later runs find it there and start at once.
 """
 
@@ -24,6 +24,7 @@ from app.models.track import Track
 from app.models.user import Role
 from app.scoring.demo import write_demo_data
 from app.submissions import service as submissions
+from app.submissions.intervals import compute_intervals
 from app.submissions.pipeline import score_submission
 
 # Who uploads what, oldest first: alice improves on her first try, so her row counts two.
@@ -128,4 +129,5 @@ def _fill(url: str, data: Path, accounts: list[Account]) -> None:
                 queued.append(submission.id)
     for submission_id in queued:
         score_submission(factory, submission_id)
+        compute_intervals(factory, submission_id)
     engine.dispose()

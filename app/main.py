@@ -117,7 +117,7 @@ async def _lifespan(
         app.state.done.start()
     sweeper = None
     if background and not settings.redis_url:
-        sweeper = Sweeper.from_settings(factory, dispatcher.send, settings)
+        sweeper = Sweeper.from_settings(factory, dispatcher, settings)
         sweeper.start()
     yield
     if sweeper is not None:

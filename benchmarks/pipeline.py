@@ -63,6 +63,12 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--scorers", type=int, default=2)
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
+    parser.add_argument(
+        "--worker-queues",
+        default="scoring,intervals",
+        choices=["scoring,intervals", "scoring"],
+        help="the worker's queues: with the bootstrap intervals (the default), or scoring only",
+    )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, throwaway_database() as url:
@@ -112,6 +118,8 @@ def _running(env: dict[str, str], args: argparse.Namespace, port: int, log: Path
             "warning",
             "--pool",
             args.pool,
+            "--queues",
+            args.worker_queues,
         ],
     ]
     processes = []

@@ -47,9 +47,7 @@ def _fresh_connections(**_: Any) -> None:
 def _start_sweeper(**_: Any) -> None:
     if not settings.worker_sweeper:
         return
-    Sweeper.from_settings(
-        sessions(), CeleryDispatcher(settings.redis_url or "").send, settings
-    ).start()
+    Sweeper.from_settings(sessions(), CeleryDispatcher(settings.redis_url or ""), settings).start()
     log.info(
         "sweeper started: every %ss, resending after %ss",
         settings.sweep_interval_seconds,

@@ -1,11 +1,14 @@
 """Sending scoring work, only once the rows it needs are committed: to Celery workers through
-Redis, or (without REDIS_URL) to threads of this process running the same code."""
+Redis, or (without REDIS_URL) to threads of this process running the same code. Two kinds of
+work: scoring, and after it, at lower priority, the ranking score's bootstrap intervals."""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from celery import Celery
@@ -16,6 +19,8 @@ log = logging.getLogger(__name__)
 
 SCORE_TASK = "mia.score_submission"
 QUEUE = "scoring"
+INTERVALS_TASK = "mia.ranking_intervals"
+INTERVALS_QUEUE = "intervals"  # taken only when no submission waits to be scored
 _PENDING = "mia_after_commit"
 
 
@@ -24,6 +29,9 @@ class Dispatcher(Protocol):
 
     def send(self, submission_id: int) -> None:
         """Ask for one submission to be scored; never raises (the sweeper resends)."""
+
+    def send_intervals(self, submission_id: int) -> None:
+        """Ask for a scored submission's intervals, after any scoring waiting; never raises."""
 
     def close(self) -> None:
         """Stop taking work."""
@@ -34,6 +42,7 @@ def celery_settings(redis_url: str) -> dict[str, Any]:
     return {
         "broker_url": redis_url,
         "task_default_queue": QUEUE,
+        "task_routes": {INTERVALS_TASK: {"queue": INTERVALS_QUEUE}},
         "task_ignore_result": True,
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,  # a worker waits for Redis to come back
@@ -43,6 +52,9 @@ def celery_settings(redis_url: str) -> dict[str, Any]:
             "visibility_timeout": 3600,
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
+            # A worker on both queues asks Redis for scoring first, always (the default,
+            # round_robin, would alternate and let intervals delay the visible scores).
+            "queue_order_strategy": "priority",
         },
     }
 
@@ -65,28 +77,67 @@ class CeleryDispatcher:
         except Exception:  # the row is stored: the sweeper sends it again when Redis is back
             log.warning("could not queue submission %s; the sweeper will resend it", submission_id)
 
+    def send_intervals(self, submission_id: int) -> None:
+        try:
+            self.celery.send_task(
+                INTERVALS_TASK, args=[submission_id], queue=INTERVALS_QUEUE, retry=False
+            )
+        except Exception:  # the sweeper sends it again
+            log.warning("could not queue the intervals of %s; the sweeper will", submission_id)
+
     def close(self) -> None:
         self.celery.close()
 
 
-class ThreadDispatcher:
-    """Scores in this process, on a few threads: the embedded mode, with no Redis or worker."""
+_SCORE, _STOP, _INTERVALS = 0, 1, 2  # priorities: lower first
 
-    def __init__(self, run: Callable[[int], object], threads: int) -> None:
-        self._run = run
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="mia-scorer")
+
+class ThreadDispatcher:
+    """Scores in this process, on a few threads: the embedded mode, with no Redis or worker.
+    A thread takes an intervals job only when no submission waits to be scored."""
+
+    def __init__(
+        self,
+        run: Callable[[int], object],
+        threads: int,
+        intervals: Callable[[int], object] | None = None,
+    ) -> None:
+        self._jobs = {_SCORE: run, _INTERVALS: intervals}
+        self._waiting: queue.PriorityQueue[tuple[int, int, int]] = queue.PriorityQueue()
+        self._order = itertools.count()  # first come, first served within a priority
+        self._threads = [
+            threading.Thread(target=self._work, name=f"mia-scorer-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def send(self, submission_id: int) -> None:
-        self._pool.submit(self._logged, submission_id)
+        self._waiting.put((_SCORE, next(self._order), submission_id))
 
-    def _logged(self, submission_id: int) -> None:
-        try:
-            self._run(submission_id)
-        except Exception:  # left queued or scoring: the sweeper tries again
-            log.exception("scoring submission %s failed; the sweeper will retry", submission_id)
+    def send_intervals(self, submission_id: int) -> None:
+        if self._jobs[_INTERVALS] is not None:
+            self._waiting.put((_INTERVALS, next(self._order), submission_id))
+
+    def _work(self) -> None:
+        while True:
+            kind, _, submission_id = self._waiting.get()
+            run = self._jobs.get(kind)
+            if run is None:  # stop (intervals still waiting are the sweeper's, later)
+                return
+            try:
+                run(submission_id)
+            except Exception:  # left as it was: the sweeper tries again
+                log.exception(
+                    "submission %s: job %s failed; the sweeper retries", submission_id, kind
+                )
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        """Finish the scoring that waits, then stop."""
+        for _ in self._threads:
+            self._waiting.put((_STOP, next(self._order), -1))
+        for thread in self._threads:
+            thread.join()
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:

@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import MaybeApiUser, MaybeUser
@@ -41,6 +41,11 @@ class EntryOut(BaseModel):
     submissions: int
     scenarios: dict[str, dict[str, float]]
     revealed_rank: int | None
+    ci_low: float | None = Field(
+        description="the ranking score's 95% bootstrap interval (resampling challenge points); "
+        "null until computed, and always under the Ladder"
+    )
+    ci_high: float | None
 
 
 class LeaderboardOut(BaseModel):
@@ -114,6 +119,8 @@ def _csv(entries: list[service.Entry], filename: str) -> Response:
         "participant",
         "submission_id",
         "ranking_score",
+        "ci_low",
+        "ci_high",
         "submitted_at",
         "submissions",
         *(f"{s}:{m}" for s in scenarios for m in service.SHOWN_METRICS),
@@ -124,6 +131,8 @@ def _csv(entries: list[service.Entry], filename: str) -> Response:
             spreadsheet_safe(e.participant),
             e.submission_id,
             repr(e.ranking_score),
+            "" if e.ci_low is None else repr(e.ci_low),
+            "" if e.ci_high is None else repr(e.ci_high),
             e.submitted_at.isoformat(),
             e.submissions,
             *(
@@ -160,7 +169,9 @@ def leaderboard_page(
             f"/api/v1/competitions/{competition.slug}/tracks/{track.name}/leaderboard"
             f"?split={split}&format=csv"
         )
-        rows = cache.derive(("html", *key), entries, lambda: _rows_html(entries, csv_url))
+        rows = cache.derive(
+            ("html", *key), entries, lambda: _rows_html(entries, csv_url, not ladder)
+        )
     if rows_only:
         return HTMLResponse(rows)
     context: dict[str, Any] = {
@@ -182,14 +193,21 @@ def leaderboard_page(
     return templates.TemplateResponse(request, "leaderboard/show.html", context)
 
 
-def _rows_html(entries: list[service.Entry], csv_url: str) -> Markup:
+def _rows_html(entries: list[service.Entry], csv_url: str, intervals: bool) -> Markup:
     """The table alone (its first PAGE_ROWS rows): the same for every reader, so made once per
-    cache period."""
+    cache period. `intervals`: a column for them (never under the Ladder)."""
     scenarios = sorted({n for e in entries for n in e.scenarios})
     template = templates.get_template("leaderboard/_rows.html")
     shown = entries[:PAGE_ROWS]
     return Markup(
-        template.render(entries=shown, scenarios=scenarios, total=len(entries), csv_url=csv_url)
+        template.render(
+            entries=shown,
+            scenarios=scenarios,
+            total=len(entries),
+            csv_url=csv_url,
+            intervals=intervals,
+            tied=service.tied_with_leader(shown) if intervals else set(),
+        )
     )
 
 

@@ -48,6 +48,10 @@ class Entry:
     submissions: int
     scenarios: dict[str, dict[str, float]] = field(default_factory=dict)
     revealed_rank: int | None = None  # as shown at the reveal, when one was made
+    # The ranking score's 95% bootstrap interval: None until the intervals job has run, and
+    # always under the Ladder (it would give the exact score away).
+    ci_low: float | None = None
+    ci_high: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, for JSON and for the record of a reveal (no deep copy: 2,000 rows)."""
@@ -130,6 +134,8 @@ def _rankable(track: Track, split: str, *columns: Any) -> Select[Any]:
             Submission.team_id,
             Submission.created_at,
             Ranking.ranking_score,
+            Ranking.ci_low,
+            Ranking.ci_high,
             *columns,
         )
         .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
@@ -180,6 +186,8 @@ def standings(
             ranking_score=row.ranking_score,
             submitted_at=row.created_at,
             submissions=row.n,
+            ci_low=row.ci_low,
+            ci_high=row.ci_high,
         )
         for i, row in enumerate(rows, start=1)
     ]
@@ -187,10 +195,24 @@ def standings(
     return entries
 
 
+def tied_with_leader(entries: Sequence[Entry]) -> set[int]:
+    """The submissions (after the first row) whose interval overlaps the leader's: at 95% the
+    data cannot tell them apart from it. Empty while the leader's interval is missing."""
+    if not entries or entries[0].ci_low is None or entries[0].ci_high is None:
+        return set()
+    low, high = entries[0].ci_low, entries[0].ci_high
+    return {
+        e.submission_id
+        for e in entries[1:]
+        if e.ci_low is not None and e.ci_high is not None and e.ci_low <= high and low <= e.ci_high
+    }
+
+
 def _ladder(session: Session, track: Track, split: str, eta: float) -> list[Entry]:
     """The Ladder: going through each participant's submissions in time, the shown score moves
     only for one that beats it by more than eta, and is shown rounded to eta. No per-scenario
-    metric is shown: it would give the exact score away."""
+    metric and no interval is shown: either would give the exact score away (an interval is
+    centred near it), so the entries keep ci_low and ci_high None."""
     rows = session.execute(
         _rankable(track, split, _owner().label("owner")).order_by(
             Submission.created_at, Submission.id

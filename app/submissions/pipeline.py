@@ -122,7 +122,7 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
         .join(Competition, Competition.id == Track.competition_id)
         .where(Submission.id == submission_id)
     ).one()
-    labels, scenarios, stamp = _truth(session, track, phase.scored_splits)
+    labels, scenarios, stamp = truth_of(session, track, phase.scored_splits)
     return Job(
         zip_bytes=zip_bytes(session, submission_id),
         track=track.name,
@@ -147,7 +147,7 @@ def zip_bytes(session: Session, submission_id: int) -> bytes:
     return session.scalar(select(Submission.zip_bytes).where(Submission.id == submission_id)) or b""
 
 
-def _truth(
+def truth_of(
     session: Session, track: Track, splits: list[str]
 ) -> tuple[GroundTruth, dict[str, int], dict[tuple[int, str], bytes]]:
     """The track's labels for these splits, unpacked, its scenarios' ids by name, and the
@@ -201,8 +201,14 @@ def _store(
             return "skipped"
         session.execute(delete(Score).where(Score.submission_id == submission_id))
         session.execute(delete(Ranking).where(Ranking.submission_id == submission_id))
-        session.add_all(
-            Ranking(submission_id=submission_id, split=r.split, ranking_score=r.ranking_score)
+        now = utcnow()
+        session.add_all(  # without intervals: a job computes them once this commits
+            Ranking(
+                submission_id=submission_id,
+                split=r.split,
+                ranking_score=r.ranking_score,
+                ci_sent_at=now,
+            )
             for r in results
         )
         session.add_all(
@@ -259,7 +265,7 @@ def sweep(
     used every attempt (the server's fault: not counted). The ids resent, once committed."""
     resent: list[int] = []
     with committing(factory()) as session:
-        if not _sweep_lock(session):
+        if not sweep_lock(session):
             return []
         cutoff = utcnow() - stuck_after
         stuck = session.scalars(
@@ -286,13 +292,14 @@ def sweep(
                 continue
             submission.status, submission.queued_at = SubmissionStatus.QUEUED, utcnow()
             resent.append(submission.id)
-        jobs.after_commit(session, partial(_send_each, send, resent))
+        jobs.after_commit(session, partial(send_each, send, resent))
     if resent:
         log.warning("sweeper resent %d stuck submissions: %s", len(resent), resent[:20])
     return resent
 
 
-def _send_each(send: Callable[[int], None], ids: list[int]) -> None:
+def send_each(send: Callable[[int], None], ids: list[int]) -> None:
+    """Send each id; a dispatcher's send never raises."""
     for submission_id in ids:
         send(submission_id)
 
@@ -307,7 +314,7 @@ def _give_up(submission: Submission, attempts: int) -> None:
     submission.scored_at = utcnow()
 
 
-def _sweep_lock(session: Session) -> bool:
+def sweep_lock(session: Session) -> bool:
     """One sweeper at a time on PostgreSQL (a transaction-scoped advisory lock)."""
     if session.get_bind().dialect.name != "postgresql":
         return True
@@ -318,15 +325,24 @@ def _sweep_lock(session: Session) -> bool:
 
 def dispatcher_for(settings: Settings, factory: SessionFactory) -> jobs.Dispatcher:
     """Celery through Redis when REDIS_URL is set; otherwise threads of this process running
-    this module's scoring (the embedded mode)."""
+    this module's scoring, then (when no scoring waits) the intervals (the embedded mode)."""
+    from app.submissions.intervals import compute_intervals  # it builds on this module
+
     if settings.redis_url:
         return jobs.CeleryDispatcher(settings.redis_url)
-    run = partial(score_submission, factory, attempts=settings.scoring_attempts)
-    return jobs.ThreadDispatcher(run, settings.embedded_scorer_threads)
+
+    def run(submission_id: int) -> None:
+        if score_submission(factory, submission_id, settings.scoring_attempts) == "scored":
+            dispatcher.send_intervals(submission_id)
+
+    intervals = partial(compute_intervals, factory)
+    dispatcher = jobs.ThreadDispatcher(run, settings.embedded_scorer_threads, intervals)
+    return dispatcher
 
 
 class Sweeper(threading.Thread):
-    """The sweep, every `interval` seconds, in a daemon thread of a worker or web server."""
+    """The sweep, every `interval` seconds, in a daemon thread of a worker or web server: stuck
+    submissions, then (with `send_intervals`) intervals still missing `stuck_after` on."""
 
     def __init__(
         self,
@@ -336,30 +352,37 @@ class Sweeper(threading.Thread):
         interval: float,
         stuck_after: float,
         attempts: int,
+        send_intervals: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(name="mia-sweeper", daemon=True)
         self._args = (factory, send)
         self._every, self._attempts = interval, attempts
         self._stuck_after = timedelta(seconds=stuck_after)
+        self._send_intervals = send_intervals
         self.stopped = threading.Event()
 
     @classmethod
     def from_settings(
-        cls, factory: SessionFactory, send: Callable[[int], None], settings: Settings
+        cls, factory: SessionFactory, dispatcher: jobs.Dispatcher, settings: Settings
     ) -> Sweeper:
-        """A sweeper with the configured interval, timeout and attempts."""
+        """A sweeper sending to `dispatcher`, with the configured interval, timeout, attempts."""
         return cls(
             factory,
-            send,
+            dispatcher.send,
             interval=settings.sweep_interval_seconds,
             stuck_after=settings.stuck_after_seconds,
             attempts=settings.scoring_attempts,
+            send_intervals=dispatcher.send_intervals,
         )
 
     def run(self) -> None:
+        from app.submissions.intervals import sweep_intervals  # it builds on this module
+
         while not self.stopped.wait(self._every):
             try:
                 sweep(*self._args, stuck_after=self._stuck_after, attempts=self._attempts)
+                if self._send_intervals is not None:
+                    sweep_intervals(self._args[0], self._send_intervals, after=self._stuck_after)
             except Exception:  # the database may be away for a while: try again next time
                 log.exception("the sweep failed; trying again in %s s", self._every)
 
@@ -377,5 +400,5 @@ def rescore(
         submission.server_fault, submission.attempts = False, 0
         submission.queued_at = utcnow()
         ids.append(submission.id)
-    jobs.after_commit(session, partial(_send_each, send, ids))
+    jobs.after_commit(session, partial(send_each, send, ids))
     return ids

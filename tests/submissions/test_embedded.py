@@ -16,6 +16,7 @@ from app.core.config import Settings
 from app.core.db import committing, sessions
 from app.main import create_app
 from app.models.base import utcnow
+from app.models.ranking import Ranking
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
 from tests.fixtures.arena import seed_mico
@@ -81,3 +82,34 @@ def test_the_embedded_sweeper_scores_what_a_crash_left_queued(
     wait_for(lambda: _status(engine, submission) is SubmissionStatus.SCORED, 20, "re-scored")
     with Session(engine) as session:
         assert session.scalar(select(func.count()).where(Score.submission_id == submission)) == 6
+
+
+def _intervals(engine: Engine, submission_id: int) -> list[float | None]:
+    with Session(engine) as session:
+        rows = session.scalars(select(Ranking).where(Ranking.submission_id == submission_id))
+        return [r.ci_low for r in rows]
+
+
+def test_without_redis_the_server_computes_the_intervals_after_the_score(
+    embedded: tuple[TestClient, dict[str, str], Engine], demo: Path
+) -> None:
+    browser, headers, engine = embedded
+    data = (demo / "submissions" / "cifar10-medium.zip").read_bytes()
+    submission = browser.post(
+        "/api/v1/competitions/mico/tracks/cifar10/submissions",
+        headers=headers,
+        files={"file": ("p.zip", data, "application/zip")},
+    ).json()["id"]
+    wait_for(lambda: _status(engine, submission) is SubmissionStatus.SCORED, 20, "scored")
+    wait_for(lambda: None not in _intervals(engine, submission), 20, "intervals")
+    (entry,) = browser.get("/api/v1/competitions/mico/tracks/cifar10/leaderboard").json()["entries"]
+    assert entry["ci_low"] <= entry["ranking_score"] <= entry["ci_high"]
+
+    # As a crash before the job ran leaves it: the embedded sweeper sends it again.
+    with committing(Session(engine)) as session:
+        session.execute(
+            update(Ranking)
+            .where(Ranking.submission_id == submission)
+            .values(ci_low=None, ci_high=None, ci_sent_at=utcnow() - timedelta(minutes=5))
+        )
+    wait_for(lambda: None not in _intervals(engine, submission), 20, "intervals again")

@@ -5,6 +5,7 @@ nothing is scored twice."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.db import committing, sessions
 from app.main import create_app
+from app.models.ranking import Ranking
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
 from tests.fixtures.arena import seed_mico
@@ -174,3 +176,28 @@ def test_a_redis_restart_loses_its_messages_but_no_submission(line: Line) -> Non
     line.worker.start()
     line.wait_scored(ids)
     assert all(line.scores_of(i) == 6 for i in ids)
+
+
+def test_a_worker_computes_the_intervals_once_no_scoring_waits(line: Line) -> None:
+    """`mia-arena worker` takes both queues, scoring first: with four uploads waiting, one
+    process scores all four before it computes any interval (its log says in which order)."""
+    ids = [line.upload(attack) for attack in ("strong", "medium", "weak", "random")]
+    line.worker.start(concurrency=1)
+
+    def intervals() -> list[float | None]:
+        with committing(line.factory()) as session:
+            query = select(Ranking.ci_low).where(Ranking.submission_id.in_(ids))
+            return list(session.scalars(query))
+
+    def all_done() -> bool:
+        found = intervals()
+        return len(found) == 8 and None not in found
+
+    line.wait_scored(ids)
+    wait_for(all_done, 60, f"intervals of {ids}\n{line.worker.tail()}", every=0.2)
+    log = line.worker.log.read_text()
+    finished = re.findall(r"Task (mia\.\w+)\[[^\]]+\] succeeded", log)
+    assert finished == ["mia.score_submission"] * 4 + ["mia.ranking_intervals"] * 4, finished
+    entries = line.browser.get("/api/v1/competitions/mico/tracks/cifar10/leaderboard").json()
+    (entry,) = entries["entries"]  # ada's latest
+    assert entry["ci_low"] <= entry["ranking_score"] <= entry["ci_high"]
