@@ -66,6 +66,7 @@ def prepare(folder: Path) -> Demo:
     if saved.exists():
         stored = json.loads(saved.read_text())
         accounts = [Account(**a) for a in stored["accounts"]]
+        _migrate(url)  # made by an earlier version of mia-arena, perhaps
         return Demo(url, stored["secret_key"], accounts)
     folder.mkdir(parents=True, exist_ok=True)
     database.unlink(missing_ok=True)
@@ -91,10 +92,16 @@ def _password() -> str:
     return secrets.token_urlsafe(9)
 
 
-def _fill(url: str, data: Path, accounts: list[Account]) -> None:
+def _migrate(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as connection:
         upgrade(connection)
+    engine.dispose()
+
+
+def _fill(url: str, data: Path, accounts: list[Account]) -> None:
+    _migrate(url)
+    engine = make_engine(url)
     factory = sessions(engine)
     queued = []
     with committing(factory()) as session:
