@@ -1,8 +1,9 @@
 """`mia-arena demo`: a whole competition on one SQLite file, ready to click through.
 
 MICO from synthetic ground truth for all four tracks, an organizer and four participants, and
-their submissions scored with their intervals (by the same code a worker runs), so that every dev leaderboard has
-rows. Made once in a folder of its own; later runs find it there and start at once.
+their submissions scored with their intervals (by the same code a worker runs), so that every
+dev leaderboard has rows. Made once in a folder of its own; later runs find it there and start
+at once.
 """
 
 from __future__ import annotations

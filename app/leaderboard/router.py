@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -9,7 +10,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from app.auth.dependencies import MaybeApiUser, MaybeUser
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
@@ -72,43 +72,52 @@ def leaderboard_api(
     """The ranking of a track on a split: `?format=csv` downloads the same rows."""
     service.require_split(session, competition, split, user)
     exact = not service.laddered(session, competition, split, user)
-    cache = request.app.state.standings
+    board = _board(request, competition, track, split, exact)
     if format == "csv":
-        entries = _entries(request, session, competition, track, split, exact)
-        return _csv(entries, f"{competition.slug}-{track.name}-{split}.csv")
-
-    entries = _entries(request, session, competition, track, split, exact)
-    body = cache.derive(
-        ("json", track.id, split, exact),
-        entries,
-        lambda: orjson.dumps({"split": split, "entries": entries}),  # dataclasses, natively
-    )
-    return Response(body, media_type="application/json")
+        return _csv(board.entries, f"{competition.slug}-{track.name}-{split}.csv")
+    return Response(board.json, media_type="application/json")
 
 
-def _entries(
-    request: Request,
-    session: Session,
-    competition: Competition,
-    track: Track,
-    split: str,
-    exact: bool,
-) -> list[service.Entry]:
-    """The rows with their revealed ranks, from the process's cache (made again in the
-    background, hence in a session of their own)."""
+@dataclass(frozen=True)
+class Board:
+    """A leaderboard in every form it is served in, made together in one go."""
+
+    entries: list[service.Entry]
+    json: bytes
+    rows: Markup  # the page's table
+    charts: dict[str, Any]  # the page's ROC overlays; none under the Ladder
+
+
+def _board(
+    request: Request, competition: Competition, track: Track, split: str, exact: bool
+) -> Board:
+    """The leaderboard from the process's cache: made again in the background (hence in a
+    session of its own), all its forms at once, so that no reader pays for any of them."""
     factory = request.app.state.session_factory
     competition_id, track_id = competition.id, track.id
+    csv_url = (
+        f"/api/v1/competitions/{competition.slug}/tracks/{track.name}/leaderboard"
+        f"?split={split}&format=csv"
+    )
 
-    def make() -> list[service.Entry]:
+    def make() -> Board:
         with committing(factory()) as own:
             ranked = own.get_one(Track, track_id)
             entries = service.standings(
                 own, own.get_one(Competition, competition_id), ranked, split, exact=exact
             )
-            return service.with_reveal(own, ranked, split, entries)
+            entries = service.with_reveal(own, ranked, split, entries)
+            # Curves would give exact scores away: none under the Ladder.
+            charts = _overlays(service.top_rocs(own, entries, split)) if exact else {}
+        return Board(
+            entries=entries,
+            json=orjson.dumps({"split": split, "entries": entries}),  # dataclasses, natively
+            rows=_rows_html(entries, csv_url, exact),
+            charts=charts,
+        )
 
     return request.app.state.standings.get(  # type: ignore[no-any-return]
-        ("entries", track.id, split, exact), make
+        ("board", track.id, split, exact), make
     )
 
 
@@ -160,18 +169,8 @@ def leaderboard_page(
     splits = service.splits_of(session, competition)
     visible = split in splits and service.may_see(session, competition, split, user)
     ladder = service.laddered(session, competition, split, user)
-    cache = request.app.state.standings
-    key = (track.id, split, not ladder)
-    rows = Markup("")
-    if visible:
-        entries = _entries(request, session, competition, track, split, not ladder)
-        csv_url = (
-            f"/api/v1/competitions/{competition.slug}/tracks/{track.name}/leaderboard"
-            f"?split={split}&format=csv"
-        )
-        rows = cache.derive(
-            ("html", *key), entries, lambda: _rows_html(entries, csv_url, not ladder)
-        )
+    board = _board(request, competition, track, split, not ladder) if visible else None
+    rows = board.rows if board else Markup("")
     if rows_only:
         return HTMLResponse(rows)
     context: dict[str, Any] = {
@@ -186,10 +185,8 @@ def leaderboard_page(
         "hidden_splits": [s for s in splits if service.hidden(session, competition, s)],
         "ladder": ladder,
     }
-    if visible and not ladder:  # curves would give exact scores away
-        context["charts"] = cache.derive(
-            ("charts", *key), entries, lambda: _overlays(service.top_rocs(session, entries, split))
-        )
+    if board and board.charts:
+        context["charts"] = board.charts
     return templates.TemplateResponse(request, "leaderboard/show.html", context)
 
 

@@ -351,7 +351,6 @@ class StandingsCache:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._kept: dict[Hashable, tuple[float, Any]] = {}
-        self._derived: dict[Hashable, tuple[object, Any]] = {}
         self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
 
     def peek(self, key: Hashable, *, stale: bool = False) -> Any | None:
@@ -394,15 +393,3 @@ class StandingsCache:
             logger.exception("could not make leaderboard %r again", key)
         finally:
             lock.release()
-
-    def derive(self, key: Hashable, source: object, make: Callable[[], T]) -> T:
-        """What `make` makes from `source` (rows kept by `get`: their JSON, their table), made
-        once per `source`, so it is never older than the rows it shows."""
-        if self.seconds <= 0:
-            return make()
-        kept = self._derived.get(key)
-        if kept is not None and kept[0] is source:
-            return cast(T, kept[1])
-        value = make()
-        self._derived[key] = (source, value)
-        return value
