@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from app.auth.dependencies import MaybeApiUser, MaybeUser
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
@@ -82,6 +83,7 @@ def leaderboard_api(
 class Board:
     """A leaderboard in every form it is served in, made together in one go."""
 
+    signature: Any  # service.signature when it was made
     entries: list[service.Entry]
     json: bytes
     rows: Markup  # the page's table
@@ -100,8 +102,19 @@ def _board(
         f"?split={split}&format=csv"
     )
 
+    def now(session: Session) -> Any:
+        ranked = session.get_one(Track, track_id)
+        return service.signature(
+            session, session.get_one(Competition, competition_id), ranked, split
+        )
+
+    def current(board: Board) -> bool:
+        with committing(factory()) as own:
+            return bool(now(own) == board.signature)
+
     def make() -> Board:
         with committing(factory()) as own:
+            signature = now(own)  # before reading: a change meanwhile shows as one next time
             ranked = own.get_one(Track, track_id)
             entries = service.standings(
                 own, own.get_one(Competition, competition_id), ranked, split, exact=exact
@@ -110,6 +123,7 @@ def _board(
             # Curves would give exact scores away: none under the Ladder.
             charts = _overlays(service.top_rocs(own, entries, split)) if exact else {}
         return Board(
+            signature=signature,
             entries=entries,
             json=orjson.dumps({"split": split, "entries": entries}),  # dataclasses, natively
             rows=_rows_html(entries, csv_url, exact),
@@ -117,7 +131,7 @@ def _board(
         )
 
     return request.app.state.standings.get(  # type: ignore[no-any-return]
-        ("board", track.id, split, exact), make
+        ("board", track.id, split, exact), make, current
     )
 
 

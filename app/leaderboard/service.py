@@ -342,6 +342,63 @@ def top_rocs(
     return {name: [(who, roc) for _, who, roc in sorted(c)] for name, c in curves.items()}
 
 
+def signature(session: Session, competition: Competition, track: Track, split: str) -> Any:
+    """What a leaderboard depends on that changes while a competition runs, in a few cheap
+    queries: a leaderboard whose signature has not changed need not be ranked again. Names
+    (a team renamed) are not in it: kept leaderboards are made again after MAX_AGE anyway."""
+    by_id = func.coalesce(func.sum(Submission.id), 0)
+    submissions = session.execute(
+        select(
+            func.count(),
+            func.max(Submission.scored_at),
+            func.coalesce(func.sum(case((Submission.disqualified.is_not(None), Submission.id))), 0),
+            func.coalesce(func.sum(case((Submission.pinned, Submission.id))), 0),
+            func.count(Ranking.ci_low),
+            by_id,
+        )
+        .select_from(Submission)
+        .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
+        .where(Submission.track_id == track.id, Submission.status == SubmissionStatus.SCORED)
+    ).one()
+    banned = session.scalar(
+        select(func.coalesce(func.sum(Registration.user_id), 0)).where(
+            Registration.competition_id == competition.id,
+            Registration.status == RegistrationStatus.BANNED,
+        )
+    )
+    phases = session.execute(
+        select(
+            Phase.id,
+            Phase.starts_at,
+            Phase.ends_at,
+            Phase.accepts_uploads,
+            Phase.leaderboard_policy,
+            Phase.allow_pinning,
+            Phase.ladder_eta,
+            Phase.shown_splits,
+            Phase.scored_splits,
+        )
+        .where(Phase.competition_id == competition.id)
+        .order_by(Phase.id)
+    ).all()
+    reveals = session.scalar(
+        select(func.count()).where(Reveal.track_id == track.id, Reveal.split == split)
+    )
+    revealed_at = session.scalar(
+        select(Competition.revealed_at).where(Competition.id == competition.id)
+    )
+    return (
+        tuple(submissions),
+        banned,
+        [(*row[:7], tuple(row[7]), tuple(row[8])) for row in phases],
+        reveals,
+        revealed_at,
+    )
+
+
+MAX_AGE = 60.0  # seconds: a kept leaderboard is made again at least this often
+
+
 class StandingsCache:
     """Leaderboards (their rows, JSON and HTML) kept per process for every reader, made again
     at most once per `seconds`: a new score shows within that time. No reader waits for a
@@ -351,6 +408,7 @@ class StandingsCache:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._kept: dict[Hashable, tuple[float, Any]] = {}
+        self._made: dict[Hashable, float] = {}  # when each kept value was made
         self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
 
     def peek(self, key: Hashable, *, stale: bool = False) -> Any | None:
@@ -364,9 +422,12 @@ class StandingsCache:
         """Keep `value` for `key` from now."""
         self._kept[key] = (monotonic(), value)
 
-    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+    def get(
+        self, key: Hashable, make: Callable[[], T], current: Callable[[T], bool] | None = None
+    ) -> T:
         """What `make` makes, from the cache while fresh; when stale, the last one while a
-        thread of its own makes the next."""
+        thread of its own makes the next, unless `current` says the last one still is (then
+        it is kept, for MAX_AGE at most)."""
         if self.seconds <= 0:
             return make()
         kept = self._kept.get(key)
@@ -376,7 +437,10 @@ class StandingsCache:
         if kept is not None:
             if lock.acquire(blocking=False):
                 threading.Thread(
-                    target=self._remake, args=(key, make, lock), daemon=True, name="standings"
+                    target=self._remake,
+                    args=(key, make, current, lock),
+                    daemon=True,
+                    name="standings",
                 ).start()
             return cast(T, kept[1])
         with lock:  # the first reader makes it; the others wait for that one
@@ -384,11 +448,24 @@ class StandingsCache:
             if kept is None:
                 kept = (monotonic(), make())
                 self._kept[key] = kept
+                self._made[key] = kept[0]
             return cast(T, kept[1])
 
-    def _remake(self, key: Hashable, make: Callable[[], T], lock: threading.Lock) -> None:
+    def _remake(
+        self,
+        key: Hashable,
+        make: Callable[[], T],
+        current: Callable[[T], bool] | None,
+        lock: threading.Lock,
+    ) -> None:
         try:
-            self._kept[key] = (monotonic(), make())
+            kept = self._kept[key][1]
+            young = monotonic() - self._made.get(key, 0.0) < MAX_AGE
+            if current is not None and young and current(kept):
+                self._kept[key] = (monotonic(), kept)  # nothing changed: checked again later
+            else:
+                self._kept[key] = (monotonic(), make())
+                self._made[key] = self._kept[key][0]
         except Exception:  # the stale one stays; the next reader tries again
             logger.exception("could not make leaderboard %r again", key)
         finally:

@@ -12,18 +12,22 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from app.admin import participants
+from app.admin import service as admin_service
 from app.auth import service as auth
 from app.competitions import registrations
 from app.core.config import Settings
 from app.core.db import committing, sessions
-from app.leaderboard.service import StandingsCache, standings
+from app.leaderboard import service as leaderboard_service
+from app.leaderboard.service import StandingsCache, signature, standings
 from app.main import create_app
 from app.models.competition import Competition
-from app.models.phase import Phase
+from app.models.phase import LeaderboardPolicy, Phase
+from app.models.registration import Registration, RegistrationStatus
 from app.models.reveal import Reveal
 from app.models.submission import Submission
 from app.models.track import Track
-from app.models.user import Role
+from app.models.user import Role, User
 from app.teams import service as teams
 from tests.fixtures.arena import Arena, seed_mico
 from tests.fixtures.browser import PASSWORD, Sent
@@ -312,3 +316,84 @@ def test_anonymous_reads_are_served_from_the_micro_cache_and_others_never(arena:
         assert answer.status_code == 404 and "set-cookie" not in answer.headers
         final = browser.get(BOARD, params={"split": "final"}, headers=organizer)
         assert final.status_code == 200 and final.json()["entries"]
+
+
+def test_a_kept_board_is_made_again_only_when_its_signature_changes(arena: Arena) -> None:
+    """Every change that can move a row changes the signature; nothing else does."""
+    _, ada = arena.participant("ada@example.org")
+    _, organizer_headers = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    organizer = arena.session.scalars(select(User).where(User.email == "org@example.org")).one()
+    competition = arena.session.scalars(select(Competition)).one()
+    track = arena.session.scalars(select(Track).where(Track.name == "cifar10")).one()
+
+    def now() -> object:
+        arena.session.expire_all()
+        return signature(arena.session, competition, track, "dev")
+
+    seen = [now()]
+
+    def changed(what: str) -> None:
+        seen.append(now())
+        assert seen[-1] != seen[-2], f"the signature missed: {what}"
+
+    assert now() == seen[-1]  # nothing happened: the same
+    _scored(arena, ada, "weak")
+    changed("a new score")
+    first = arena.session.scalars(select(Submission)).one()
+    _scored(arena, ada, "strong")
+    changed("a second score")
+    first.pinned = True
+    arena.session.commit()
+    changed("a pin")
+    admin_service.disqualify(arena.session, competition, organizer, first, "copied")
+    arena.session.commit()
+    changed("a disqualification")
+    registration = arena.session.scalars(select(Registration)).one()
+    participants.change_status(
+        arena.session, competition, organizer, registration, RegistrationStatus.BANNED
+    )
+    arena.session.commit()
+    changed("a ban")
+    phase = arena.session.scalars(select(Phase).where(Phase.name == "Development")).one()
+    admin_service.change_phase(
+        arena.session,
+        competition,
+        organizer,
+        phase,
+        admin_service.PhaseChange(leaderboard_policy=LeaderboardPolicy.BEST),
+    )
+    arena.session.commit()
+    changed("a policy")
+    assert (
+        arena.browser.post(
+            "/api/v1/admin/competitions/mico/reveal", headers=organizer_headers
+        ).status_code
+        == 200
+    )
+    changed("a reveal")
+    assert now() == seen[-1]
+
+
+def test_the_cache_keeps_a_current_board_until_its_max_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = StandingsCache(0.05)
+    made: list[int] = []
+
+    def make() -> int:
+        made.append(len(made))
+        return made[-1]
+
+    still = {"current": True}
+    assert cache.get("k", make, lambda _: still["current"]) == 0
+    time.sleep(0.06)
+    cache.get("k", make, lambda _: still["current"])  # stale: checked in the background
+    wait_for(lambda: cache.peek("k") is not None, 5, "the check")
+    assert made == [0]  # current: not made again
+    still["current"] = False
+    time.sleep(0.06)
+    cache.get("k", make, lambda _: still["current"])
+    wait_for(lambda: made == [0, 1], 5, "made again once changed")
+    still["current"] = True
+    monkeypatch.setattr(leaderboard_service, "MAX_AGE", 0.0)
+    time.sleep(0.06)
+    cache.get("k", make, lambda _: still["current"])
+    wait_for(lambda: made == [0, 1, 2], 5, "made again once too old")
