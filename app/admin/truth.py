@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.admin.service import truth_digest
 from app.competitions import audit
 from app.competitions.registrations import require_organizer
-from app.competitions.service import HIDDEN_SPLITS, definition_of
+from app.competitions.service import HIDDEN_SPLITS, definition_of, store_labels
 from app.core.errors import Invalid, TooLarge
 from app.models.base import utcnow
 from app.models.competition import Competition
@@ -169,7 +169,7 @@ def replace_truth(
     before = digests(session, track, splits)
     for scenario in _scenarios(session, track, definition):
         for split in splits:
-            _store(session, scenario, split, labels[scenario.name, split], definition)
+            store_labels(session, scenario, split, labels[scenario.name, split], definition)
     session.flush()
     after = digests(session, track, splits)
     if after == before:
@@ -263,36 +263,6 @@ def _scenarios(session: Session, track: Track, definition: Definition) -> list[S
             session.add(stored[name])
     session.flush()
     return [stored[name] for name in definition.track(track.name).scenarios]
-
-
-def _store(
-    session: Session,
-    scenario: Scenario,
-    split: str,
-    labels: NDArray[np.float64],
-    definition: Definition,
-) -> None:
-    """Insert or update one scenario's split; an unchanged one is left untouched."""
-    packed = np.packbits(labels.astype(np.uint8)).tobytes()
-    models = labels.size // definition.points_per_model
-    row = session.scalar(
-        select(GroundTruth).where(
-            GroundTruth.scenario_id == scenario.id, GroundTruth.split == split
-        )
-    )
-    if row is None:
-        session.add(
-            GroundTruth(
-                scenario_id=scenario.id,
-                split=split,
-                models=models,
-                points_per_model=definition.points_per_model,
-                packed_labels=packed,
-            )
-        )
-    elif row.packed_labels != packed or row.models != models:
-        row.packed_labels, row.models = packed, models
-        row.points_per_model = definition.points_per_model
 
 
 def submission_count(session: Session, track: Track) -> int:

@@ -82,9 +82,10 @@ def import_mico(
             scenario = _get_or_add(session, Scenario, {}, track_id=track.id, name=scenario_name)
             report.scenarios += 1
             for split in HIDDEN_SPLITS:
-                _store_labels(
-                    session, scenario, split, truth.labels[scenario_name, split], definition, report
+                stored = store_labels(
+                    session, scenario, split, truth.labels[scenario_name, split], definition
                 )
+                setattr(report, f"truth_{stored}", getattr(report, f"truth_{stored}") + 1)
     if report.created:
         report.phases_added = _mico_phases(session, report.competition, definition, now or utcnow())
     audit.record(
@@ -173,15 +174,15 @@ def _get_or_add(session: Session, model: type[Row], defaults: dict[str, Any], **
     return row
 
 
-def _store_labels(
+def store_labels(
     session: Session,
     scenario: Scenario,
     split: str,
     labels: NDArray[np.float64],
     definition: Definition,
-    report: ImportReport,
-) -> None:
-    """Insert or update one scenario's split, counting what changed."""
+) -> str:
+    """Insert or update one scenario's split: `added`, `changed` or `unchanged` (left as it
+    is)."""
     packed = np.packbits(labels.astype(np.uint8)).tobytes()
     models = labels.size // definition.points_per_model
     row = session.scalar(
@@ -199,12 +200,12 @@ def _store_labels(
                 packed_labels=packed,
             )
         )
-        report.truth_added += 1
-    elif row.packed_labels != packed or row.models != models:
+        return "added"
+    if row.packed_labels != packed or row.models != models:
         row.packed_labels, row.models = packed, models
-        report.truth_changed += 1
-    else:
-        report.truth_unchanged += 1
+        row.points_per_model = definition.points_per_model
+        return "changed"
+    return "unchanged"
 
 
 def _mico_phases(
