@@ -91,7 +91,10 @@ def test_readyz_gives_up_on_a_broker_that_never_answers(sqlite: Engine) -> None:
             answer = browser.get("/readyz")
             elapsed = time.monotonic() - started
     assert answer.status_code == 503
-    assert answer.json()["checks"]["broker"] in ("no answer within 2 s", "unreachable (TimeoutError)")
+    assert answer.json()["checks"]["broker"] in (
+        "no answer within 2 s",
+        "unreachable (TimeoutError)",
+    )
     assert elapsed < 3.5
 
 
