@@ -47,6 +47,8 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # A copy: a cached answer's header list is shared by every request it serves.
+                message = {**message, "headers": list(message.get("headers", []))}
                 MutableHeaders(scope=message)[HEADER] = rid
             await send(message)
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +20,7 @@ from app.core.config import Settings
 from app.core.db import sessions
 from app.main import create_app
 from app.models.submission import Submission
-from tests.fixtures.arena import Arena
+from tests.fixtures.arena import Arena, seed_mico
 from tests.fixtures.browser import Sent
 from tests.ops.conftest import Served
 
@@ -147,3 +148,20 @@ def test_several_server_processes_are_added_up(served: Served) -> None:
         after = scrape(served.get("/metrics")[1])
         assert requests(after, "/healthz", "200") - before == 40 + 7
     assert value(after, "mia_database_up") == 1
+
+
+def test_cached_leaderboard_answers_are_counted_by_template_with_ids_of_their_own(
+    sqlite: Engine, demo: Path
+) -> None:
+    """Anonymous leaderboards are served from the micro-cache without going through a route:
+    still counted under the route's template, each with its own request id."""
+    seed_mico(sessions(sqlite), demo)
+    app = create_app(Settings(leaderboard_cache_seconds=30), sessions(sqlite), Sent())
+    path = "/api/v1/competitions/mico/tracks/cifar10/leaderboard"
+    with TestClient(app, base_url="https://testserver") as browser:
+        answers = [browser.get(path) for _ in range(3)]
+        samples = scrape(browser.get("/metrics").text)
+    assert [a.status_code for a in answers] == [200] * 3
+    ids = [a.headers.get_list("x-request-id") for a in answers]
+    assert all(len(i) == 1 for i in ids) and len({i[0] for i in ids}) == 3
+    assert requests(samples, "/api/v1/competitions/{slug}/tracks/{track}/leaderboard", "200") == 3
