@@ -20,6 +20,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.metrics_core import GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -42,6 +43,8 @@ class Metrics:
     reads from the database."""
 
     def __init__(self, factory: Callable[[], Session], multiprocess_dir: str | None) -> None:
+        # No `_created` twin for each series (as in multiprocess mode): half the series.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self._multiprocess_dir = multiprocess_dir
         self._figures = SubmissionCollector(factory)
         self.registry = CollectorRegistry()
