@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -352,19 +353,45 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from app.core.config import get_settings
+    from app.core.logs import logging_config
 
     settings = get_settings()
+    metrics = _metrics_folder(settings.prometheus_multiproc_dir, workers)
     mode = "Celery workers through Redis" if settings.redis_url else "in-process threads"
     click.echo(f"mia-arena on http://{host}:{port}/ ({workers} process(es); scoring: {mode})")
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            # Applied in each worker process: JSON or text lines with request ids; the
+            # requests themselves are logged by app.ops.middleware, with their route.
+            log_config=logging_config(settings),
+            access_log=False,
+        )
+    finally:
+        if metrics is not None and settings.prometheus_multiproc_dir is None:
+            shutil.rmtree(metrics, ignore_errors=True)
+
+
+def _metrics_folder(configured: str | None, workers: int) -> str | None:
+    """Where the web processes share their metrics (prometheus_client's multiprocess mode):
+    PROMETHEUS_MULTIPROC_DIR emptied of a previous run's counts, or a temporary folder when
+    there are several processes and none is set. Set in the environment before any process
+    imports prometheus_client, which reads it then."""
+    import tempfile
+
+    if configured is None and workers == 1:
+        return None
+    folder = Path(configured or tempfile.mkdtemp(prefix="mia-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return str(folder)
 
 
 @main.command()
@@ -458,9 +485,11 @@ def sweeper() -> None:
     deployments that keep it apart)."""
     from app.core.config import get_settings
     from app.core.db import sessions
+    from app.core.logs import configure_logging
     from app.submissions.pipeline import Sweeper, dispatcher_for
 
     settings = get_settings()
+    configure_logging(settings)
     factory = sessions()
     loop = Sweeper.from_settings(factory, dispatcher_for(settings, factory), settings)
     click.echo(f"sweeping every {settings.sweep_interval_seconds} s (Ctrl-C to stop)")

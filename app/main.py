@@ -29,10 +29,14 @@ from app.core.config import Settings, get_settings
 from app.core.db import sessions
 from app.core.errors import DomainError, Invalid, Unavailable
 from app.core.jobs import Dispatcher
+from app.core.logs import request_id
 from app.core.templating import templates
 from app.leaderboard import router as leaderboard_router
-from app.leaderboard.microcache import AnonymousLeaderboards
+from app.leaderboard.microcache import AnonymousLeaderboards, route_of
 from app.leaderboard.service import StandingsCache
+from app.ops import router as ops_router
+from app.ops.metrics import Metrics
+from app.ops.middleware import HEADER, RequestContext
 from app.submissions import router as submissions_router
 from app.submissions.notices import DoneListener
 from app.submissions.pipeline import Sweeper, dispatcher_for
@@ -60,6 +64,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_factory = factory
+    app.state.metrics = Metrics(factory, settings.prometheus_multiproc_dir)
     app.state.dispatcher = dispatcher
     app.state.done = DoneListener(settings.database_url)
     app.state.standings = StandingsCache(settings.leaderboard_cache_seconds)
@@ -72,6 +77,11 @@ def create_app(
         https_only=settings.environment == "production",
         max_age=14 * 24 * 3600,
     )
+    # Added last, so outermost: every answer, cached or failed, has its id and is counted.
+    app.add_middleware(
+        RequestContext, metrics=app.state.metrics, routes=app.router.routes, route_of=route_of
+    )
+    app.include_router(ops_router.router)
     app.include_router(auth_router.pages)
     app.include_router(auth_router.api)
     app.include_router(competitions_router.pages)
@@ -97,6 +107,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _invalid_value)
     app.add_exception_handler(PoolTimeout, _busy)
+    app.add_exception_handler(Exception, _unexpected)
     return app
 
 
@@ -159,6 +170,18 @@ async def _invalid_value(request: Request, exc: Exception) -> Response:
             "a value in the request cannot be stored (a NUL character, or a number "
             "out of range); remove it and try again"
         ),
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """A fault of the server (already logged with its request id by app.ops.middleware): a
+    500 that names the request id to quote, and shows nothing of the fault itself."""
+    rid = request_id.get()
+    message = f"something went wrong on the server; if it happens again, quote request id {rid}"
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": message}, 500, headers={HEADER: rid})
+    return templates.TemplateResponse(
+        request, "error.html", {"message": message, "errors": []}, 500, headers={HEADER: rid}
     )
 
 

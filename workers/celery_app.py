@@ -16,6 +16,7 @@ from celery import Celery, signals
 from app.core.config import get_settings
 from app.core.db import engine, sessions
 from app.core.jobs import CeleryDispatcher, celery_settings
+from app.core.logs import configure_logging
 from app.submissions.pipeline import Sweeper
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,13 @@ def _fresh_connections(**_: Any) -> None:
     engine().dispose(close=False)
 
 
+def _logging(loglevel: int | str | None = None, **_: Any) -> None:
+    """The project's logging (JSON lines in production) instead of Celery's own; the worker's
+    --loglevel still sets the level."""
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel
+    configure_logging(settings, level=str(level).upper() if level else None)
+
+
 def _start_sweeper(**_: Any) -> None:
     if not settings.worker_sweeper:
         return
@@ -55,5 +63,6 @@ def _start_sweeper(**_: Any) -> None:
     )
 
 
+signals.setup_logging.connect(_logging)  # connected: Celery then configures no logging itself
 signals.worker_process_init.connect(_fresh_connections)
 signals.worker_ready.connect(_start_sweeper)

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     leaderboard_cache_seconds: float = Field(default=2, ge=0)
     # Without REDIS_URL the web server scores in-process, on this many threads.
     embedded_scorer_threads: int = Field(default=2, ge=1)
+    # Logs as JSON lines (one object a line, for a log collector) or as text for people;
+    # unset: JSON in production, text in development.
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # When set, GET /metrics asks for `Authorization: Bearer <this token>`.
+    metrics_token: str | None = Field(default=None, repr=False)
+    # Where the web server's processes share their Prometheus counters (prometheus_client's
+    # multiprocess mode); `mia-arena serve` empties it at start, and makes one when unset.
+    prometheus_multiproc_dir: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -45,6 +54,19 @@ class Settings(BaseSettings):
         if not url.startswith(("postgresql+", "sqlite")):
             raise ValueError("DATABASE_URL must be a postgresql:// or sqlite:/// URL")
         return url
+
+    @field_validator("metrics_token", "prometheus_multiproc_dir", "redis_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        """`METRICS_TOKEN=` (as compose writes an unset `${METRICS_TOKEN:-}`) means no value."""
+        return value or None
+
+    @property
+    def json_logs(self) -> bool:
+        """Whether logs are JSON lines: LOG_FORMAT, or else whether this is production."""
+        if self.log_format is not None:
+            return self.log_format == "json"
+        return self.environment == "production"
 
     @model_validator(mode="after")
     def _secret(self) -> Settings:

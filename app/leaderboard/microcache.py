@@ -20,6 +20,15 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 logger = logging.getLogger(__name__)
 
 
+def route_of(path: str) -> str | None:
+    """The route template of a leaderboard path (a cached answer goes through no route), for
+    the request metrics; None for any other path."""
+    found = LEADERBOARD.match(path)
+    if found is None:
+        return None
+    return f"{found.group(1) or ''}/competitions/{{slug}}/tracks/{{track}}/leaderboard"
+
+
 class AnonymousLeaderboards:
     """Pure ASGI middleware: cached whole answers (status, headers, body) per path and query."""
 
