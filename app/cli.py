@@ -422,6 +422,7 @@ def demo(host: str, port: int, folder: Path) -> None:
         DATABASE_URL=arena.database_url, SECRET_KEY=arena.secret_key, ENVIRONMENT="development"
     )
     os.environ.pop("REDIS_URL", None)  # the server scores uploads in its own threads
+    demo_setup.compute_intervals_meanwhile(arena)
     width = max(len(a.email) for a in arena.accounts)
     click.echo("accounts (password after the email):")
     for account in arena.accounts:

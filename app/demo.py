@@ -1,9 +1,9 @@
 """`mia-arena demo`: a whole competition on one SQLite file, ready to click through.
 
 MICO from synthetic ground truth for all four tracks, an organizer and four participants, and
-their submissions scored with their intervals (by the same code a worker runs), so that every
-dev leaderboard has rows. Made once in a folder of its own; later runs find it there and start
-at once.
+their submissions scored (by the same code a worker runs; their intervals while it serves), so
+that every dev leaderboard has rows. Made once in a folder of its own; later runs find it there
+and start at once.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -55,6 +56,8 @@ class Demo:
     database_url: str
     secret_key: str
     accounts: list[Account]
+    # Scored on the first run but still without their intervals: computed while serving.
+    without_intervals: list[int] = field(default_factory=list)
 
 
 def prepare(folder: Path) -> Demo:
@@ -78,8 +81,8 @@ def prepare(folder: Path) -> Demo:
         Account(f"{name}@demo.test", name, "participant", _password())
         for name in dict.fromkeys(name for name, _ in UPLOADS)
     ]
-    _fill(url, data, accounts)
-    demo = Demo(url, secrets.token_urlsafe(48), accounts)
+    scored = _fill(url, data, accounts)
+    demo = Demo(url, secrets.token_urlsafe(48), accounts, scored)
     saved.write_text(
         json.dumps(
             {"secret_key": demo.secret_key, "accounts": [asdict(a) for a in accounts]}, indent=2
@@ -100,7 +103,7 @@ def _migrate(url: str) -> None:
     engine.dispose()
 
 
-def _fill(url: str, data: Path, accounts: list[Account]) -> None:
+def _fill(url: str, data: Path, accounts: list[Account]) -> list[int]:
     _migrate(url)
     engine = make_engine(url)
     factory = sessions(engine)
@@ -137,5 +140,21 @@ def _fill(url: str, data: Path, accounts: list[Account]) -> None:
                 queued.append(submission.id)
     for submission_id in queued:
         score_submission(factory, submission_id)
-        compute_intervals(factory, submission_id)
     engine.dispose()
+    return queued
+
+
+def compute_intervals_meanwhile(demo: Demo) -> threading.Thread:
+    """Compute the intervals the first run left out (a few seconds' work, which the server
+    need not wait for: the leaderboards show them as they come)."""
+
+    def run() -> None:
+        engine = make_engine(demo.database_url)
+        factory = sessions(engine)
+        for submission_id in demo.without_intervals:
+            compute_intervals(factory, submission_id)
+        engine.dispose()
+
+    thread = threading.Thread(target=run, name="demo-intervals", daemon=True)
+    thread.start()
+    return thread
