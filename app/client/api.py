@@ -181,6 +181,11 @@ def refusal(answer: httpx.Response, server: str, size: int | None = None) -> Cli
         reset = retry_at(answer.headers.get("retry-after"), datetime.now(UTC))
         if reset is not None:
             message += "\n" + reset
+    elif code == 404 and detail in ("", "Not Found"):  # no route: not the API's own 404
+        message = (
+            f"{server} has no such address: check --competition and --track, and that it is "
+            "a mia-arena server"
+        )
     elif code >= 500:
         message = f"the server failed ({code}): {detail or 'try again later'}"
     else:

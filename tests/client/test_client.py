@@ -346,6 +346,8 @@ def test_refusals_say_why_and_what_to_do(server: Server, tmp_path: Path) -> None
     assert "register to MICO" in unregistered.stderr and "/competitions/mico" in unregistered.stderr
     missing = submit("--competition", "nope")
     assert missing.returncode == 1 and "there is no competition 'nope'" in missing.stderr
+    escaping = submit("--competition", "../admin")  # stays one path segment
+    assert escaping.returncode == 1 and "has no such address" in escaping.stderr
     size = zip_path.stat().st_size
     large = submit("--competition", "small")
     assert large.returncode == 1
