@@ -39,6 +39,8 @@ from app.models.scenario import Scenario
 from app.models.submission import Submission
 from app.models.track import Track
 from app.models.user import Role, User
+from app.scoring.definition import MICO
+from app.scoring.demo import submission_zip
 from tests.fixtures.browser import PASSWORD
 from tests.fixtures.database import migrated
 from tests.fixtures.services import free_port, wait_for
@@ -346,6 +348,11 @@ def test_refusals_say_why_and_what_to_do(server: Server, tmp_path: Path) -> None
     assert "register to MICO" in unregistered.stderr and "/competitions/mico" in unregistered.stderr
     missing = submit("--competition", "nope")
     assert missing.returncode == 1 and "there is no competition 'nope'" in missing.stderr
+    sst2 = tmp_path / "sst2.zip"  # valid, for a MICO track this server does not have
+    sst2.write_bytes(submission_zip(MICO.track("sst2"), "random", seed=1))
+    no_track = run(tmp_path, "submit", sst2, "--track", "sst2", **_env(server, token))
+    assert no_track.returncode == 1
+    assert "has no track 'sst2'; its tracks: cifar10, ddp" in no_track.stderr
     escaping = submit("--competition", "../admin")  # stays one path segment
     assert escaping.returncode == 1 and "has no such address" in escaping.stderr
     size = zip_path.stat().st_size
