@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from time import perf_counter
@@ -67,6 +67,9 @@ class Job:
     # The packed labels scored against, by (scenario id, split): stored only if still current.
     stamp: dict[tuple[int, str], bytes]
     definition: Definition  # read in the claiming session: tracks and scenarios as stored
+    # When this claim was made: the result is stored only if the row is still this claim's
+    # (a rescore, or a ground-truth replacement, queues it again meanwhile).
+    claimed_at: datetime
 
 
 def score_submission(factory: SessionFactory, submission_id: int, attempts: int = 5) -> str:
@@ -74,16 +77,19 @@ def score_submission(factory: SessionFactory, submission_id: int, attempts: int 
     try:
         with committing(factory()) as session:
             job = _claim(session, submission_id, attempts)
-        if job is None:
-            return "skipped"
+    except MissingTruth as exc:  # the claim was rolled back: the row is queued
+        return _fail(factory, submission_id, str(exc), server_fault=True, claimed_at=None)
+    if job is None:
+        return "skipped"
+    try:
         started = perf_counter()
         definition = job.definition
         predictions = read_submission(job.zip_bytes, definition=definition, track=job.track)
         results = [score_split(predictions, job.truth, definition, s) for s in job.splits]
     except (InvalidInput, ScoringError) as exc:
-        return _fail(factory, submission_id, str(exc), server_fault=False)
-    except MissingTruth as exc:
-        return _fail(factory, submission_id, str(exc), server_fault=True)
+        return _fail(
+            factory, submission_id, str(exc), server_fault=False, claimed_at=job.claimed_at
+        )
     elapsed = (perf_counter() - started) * 1000
     return _store(factory, submission_id, results, job, elapsed)
 
@@ -102,7 +108,7 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
         .values(
             status=SubmissionStatus.SCORING,
             attempts=Submission.attempts + 1,
-            scoring_started_at=utcnow(),
+            scoring_started_at=(claimed_at := utcnow()),
         )
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
@@ -131,6 +137,7 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
         truth=labels,
         stamp=stamp,
         definition=definition_of(competition),
+        claimed_at=claimed_at,
     )
 
 
@@ -178,12 +185,32 @@ def truth_of(
     return GroundTruth(labels=labels, tracks=(track.name,)), scenarios, stamp
 
 
-def _locked_if_active(session: Session, submission_id: int) -> Submission | None:
-    """The submission, locked, if nobody has finished it yet."""
+def _locked_if_claimed(
+    session: Session, submission_id: int, claimed_at: datetime
+) -> Submission | None:
+    """The submission, locked, if it is still being scored by the claim made at `claimed_at`
+    (not finished by a duplicate, not queued again by a rescore or new ground truth)."""
     submission = session.scalar(
         select(Submission).where(Submission.id == submission_id).with_for_update()
     )
-    return submission if submission is not None and submission.status not in DONE else None
+    if submission is None or submission.status is not SubmissionStatus.SCORING:
+        return None
+    return submission if submission.scoring_started_at == claimed_at else None
+
+
+def _locked_if_missing_truth(session: Session, submission_id: int) -> Submission | None:
+    submission = session.scalar(
+        select(Submission).where(Submission.id == submission_id).with_for_update()
+    )
+    if submission is None or submission.status is not SubmissionStatus.QUEUED:
+        return None
+    track = session.get_one(Track, submission.track_id)
+    phase = session.get_one(Phase, submission.phase_id)
+    try:
+        truth_of(session, track, phase.scored_splits)
+    except MissingTruth:
+        return submission
+    return None  # stored meanwhile: its own message (or the sweeper) scores it
 
 
 def _store(
@@ -196,7 +223,7 @@ def _store(
     """Every score and the status, in one transaction; a second run finds it done."""
     scenario_ids = job.scenario_ids
     with committing(factory()) as session:
-        submission = _locked_if_active(session, submission_id)
+        submission = _locked_if_claimed(session, submission_id, job.claimed_at)
         if submission is None or not _truth_current(session, job):
             return "skipped"
         session.execute(delete(Score).where(Score.submission_id == submission_id))
@@ -242,9 +269,22 @@ def _truth_current(session: Session, job: Job) -> bool:
     return {(scenario, split): packed for scenario, split, packed in rows} == job.stamp
 
 
-def _fail(factory: SessionFactory, submission_id: int, error: str, *, server_fault: bool) -> str:
+def _fail(
+    factory: SessionFactory,
+    submission_id: int,
+    error: str,
+    *,
+    server_fault: bool,
+    claimed_at: datetime | None,
+) -> str:
+    """Mark the submission failed: the one claimed at `claimed_at`, still being scored; or,
+    with None (its ground truth was missing, so nothing was claimed), still queued and its
+    ground truth still missing (an organizer may have stored it meanwhile)."""
     with committing(factory()) as session:
-        submission = _locked_if_active(session, submission_id)
+        if claimed_at is not None:
+            submission = _locked_if_claimed(session, submission_id, claimed_at)
+        else:
+            submission = _locked_if_missing_truth(session, submission_id)
         if submission is None:
             return "skipped"
         submission.status, submission.error = SubmissionStatus.FAILED, error
