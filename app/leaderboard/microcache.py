@@ -1,7 +1,9 @@
 """A micro-cache for anonymous leaderboard reads: the same answer for everyone who is not
 signed in, so each web process makes it at most once per cache period and serves it from
-memory meanwhile (a reveal or a new score shows within that period). When it is stale, readers
-get the last one while a task of the process makes the next: only the very first reader waits.
+memory meanwhile (a new score shows within that period; a reveal or a hide at once in the
+process that made it, within the period plus STALE_GRACE in the others). When it is stale,
+readers get the last one while a task of the process makes the next, for STALE_GRACE seconds;
+after that (a quiet spell), and for the very first reader, the reader waits.
 Signed-in readers and tokens (organizers see more) always go through."""
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +19,7 @@ from app.leaderboard.service import StandingsCache
 
 LEADERBOARD = re.compile(r"^(/api/v1)?/competitions/[^/]+/tracks/[^/]+/leaderboard$")
 PERSONAL = (b"authorization", b"cookie")
+QUERY = {"split", "format", "rows_only"}
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 logger = logging.getLogger(__name__)
 
@@ -72,7 +76,12 @@ class AnonymousLeaderboards:
             return False
         if not LEADERBOARD.match(scope["path"]):
             return False
-        return not any(name in PERSONAL for name, _ in scope["headers"])
+        if any(name in PERSONAL for name, _ in scope["headers"]):
+            return False
+        # Only the leaderboard's own parameters, once each: any other query would be an
+        # entry of its own, and random ones would fill the memory.
+        names = [name for name, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"))]
+        return set(names) <= QUERY and len(names) == len(set(names))
 
     async def _answer(self, scope: Scope) -> Answer:
         start: Message = {}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.auth.dependencies import MaybeApiUser, MaybeUser
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.competitions.registrations import organizes
+from app.core import jobs
 from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep, committing
@@ -236,14 +237,20 @@ def _overlays(rocs: dict[str, list[tuple[str, dict[str, list[float]]]]]) -> dict
 
 
 @pages.post("/competitions/{slug}/reveal", dependencies=CSRF_CHECKED)
-def reveal_page(session: SessionDep, competition: CompetitionDep, user: Organizer) -> Response:
+def reveal_page(
+    request: Request, session: SessionDep, competition: CompetitionDep, user: Organizer
+) -> Response:
     service.reveal(session, competition, user)
+    jobs.after_commit(session, request.app.state.standings.clear)  # no one sees the old
     return RedirectResponse(f"/competitions/{competition.slug}#tracks", status_code=303)
 
 
 @pages.post("/competitions/{slug}/hide", dependencies=CSRF_CHECKED)
-def hide_page(session: SessionDep, competition: CompetitionDep, user: Organizer) -> Response:
+def hide_page(
+    request: Request, session: SessionDep, competition: CompetitionDep, user: Organizer
+) -> Response:
     service.hide(session, competition, user)
+    jobs.after_commit(session, request.app.state.standings.clear)  # no one sees the old
     return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
 
 
@@ -256,9 +263,12 @@ class RevealOut(BaseModel):
 
 
 @api.post("/admin/competitions/{slug}/reveal", response_model=RevealOut, tags=["admin"])
-def reveal_api(session: SessionDep, competition: CompetitionDep, user: ApiOrganizer) -> RevealOut:
+def reveal_api(
+    request: Request, session: SessionDep, competition: CompetitionDep, user: ApiOrganizer
+) -> RevealOut:
     """Show the hidden splits (MICO's final) to everyone, and keep the ranking as revealed."""
     records = service.reveal(session, competition, user)
+    jobs.after_commit(session, request.app.state.standings.clear)  # no one sees the old
     return RevealOut(
         competition=competition.slug,
         revealed_at=records[0].revealed_at.isoformat(),
@@ -267,7 +277,10 @@ def reveal_api(session: SessionDep, competition: CompetitionDep, user: ApiOrgani
 
 
 @api.post("/admin/competitions/{slug}/hide", status_code=204, tags=["admin"])
-def hide_api(session: SessionDep, competition: CompetitionDep, user: ApiOrganizer) -> Response:
+def hide_api(
+    request: Request, session: SessionDep, competition: CompetitionDep, user: ApiOrganizer
+) -> Response:
     """Hide the revealed splits again."""
     service.hide(session, competition, user)
+    jobs.after_commit(session, request.app.state.standings.clear)  # no one sees the old
     return Response(status_code=204)

@@ -397,6 +397,9 @@ def signature(session: Session, competition: Competition, track: Track, split: s
 
 
 MAX_AGE = 60.0  # seconds: a kept leaderboard is made again at least this often
+# Seconds past fresh during which a kept leaderboard is still served while the next is made;
+# older, the reader waits (after a quiet spell nobody gets a leaderboard minutes old).
+STALE_GRACE = 10.0
 
 
 class StandingsCache:
@@ -412,11 +415,18 @@ class StandingsCache:
         self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
 
     def peek(self, key: Hashable, *, stale: bool = False) -> Any | None:
-        """What is kept for `key` if it is still fresh (or at all, with `stale`), else None."""
+        """What is kept for `key` if it is still fresh (or, with `stale`, young enough to
+        serve while the next is made: STALE_GRACE seconds past fresh), else None."""
         kept = self._kept.get(key)
-        if kept is None or (not stale and monotonic() - kept[0] >= self.seconds):
+        limit = self.seconds + (STALE_GRACE if stale else 0.0)
+        if kept is None or monotonic() - kept[0] >= limit:
             return None
         return kept[1]
+
+    def clear(self) -> None:
+        """Forget everything kept (a reveal or a hide: no one may see the old split)."""
+        self._kept.clear()
+        self._made.clear()
 
     def put(self, key: Hashable, value: object) -> None:
         """Keep `value` for `key` from now."""
@@ -431,10 +441,11 @@ class StandingsCache:
         if self.seconds <= 0:
             return make()
         kept = self._kept.get(key)
-        if kept is not None and monotonic() - kept[0] < self.seconds:
+        age = monotonic() - kept[0] if kept is not None else float("inf")
+        if kept is not None and age < self.seconds:
             return cast(T, kept[1])
         lock = self._locks[key]
-        if kept is not None:
+        if kept is not None and age < self.seconds + STALE_GRACE:
             if lock.acquire(blocking=False):
                 threading.Thread(
                     target=self._remake,
@@ -443,13 +454,11 @@ class StandingsCache:
                     name="standings",
                 ).start()
             return cast(T, kept[1])
-        with lock:  # the first reader makes it; the others wait for that one
+        with lock:  # nothing kept, or too old to serve: this reader waits for a current one
             kept = self._kept.get(key)
-            if kept is None:
-                kept = (monotonic(), make())
-                self._kept[key] = kept
-                self._made[key] = kept[0]
-            return cast(T, kept[1])
+            if kept is None or monotonic() - kept[0] >= self.seconds:
+                self._refresh(key, make, current)
+            return cast(T, self._kept[key][1])
 
     def _remake(
         self,
@@ -459,14 +468,19 @@ class StandingsCache:
         lock: threading.Lock,
     ) -> None:
         try:
-            kept = self._kept[key][1]
-            young = monotonic() - self._made.get(key, 0.0) < MAX_AGE
-            if current is not None and young and current(kept):
-                self._kept[key] = (monotonic(), kept)  # nothing changed: checked again later
-            else:
-                self._kept[key] = (monotonic(), make())
-                self._made[key] = self._kept[key][0]
+            self._refresh(key, make, current)
         except Exception:  # the stale one stays; the next reader tries again
             logger.exception("could not make leaderboard %r again", key)
         finally:
             lock.release()
+
+    def _refresh(
+        self, key: Hashable, make: Callable[[], T], current: Callable[[T], bool] | None
+    ) -> None:
+        kept = self._kept.get(key)
+        young = monotonic() - self._made.get(key, 0.0) < MAX_AGE
+        if kept is not None and current is not None and young and current(kept[1]):
+            self._kept[key] = (monotonic(), kept[1])  # nothing changed: checked again later
+        else:
+            self._kept[key] = (monotonic(), make())
+            self._made[key] = self._kept[key][0]

@@ -397,3 +397,41 @@ def test_the_cache_keeps_a_current_board_until_its_max_age(monkeypatch: pytest.M
     time.sleep(0.06)
     cache.get("k", make, lambda _: still["current"])
     wait_for(lambda: made == [0, 1, 2], 5, "made again once too old")
+
+
+def test_a_hide_takes_the_final_leaderboard_from_anonymous_readers_at_once(
+    arena: Arena, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, ada = arena.participant("ada@example.org")
+    _scored(arena, ada, "weak")
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    app = create_app(Settings(leaderboard_cache_seconds=60), arena.factory, Sent())
+    admin = "/api/v1/admin/competitions/mico"
+    with TestClient(app, base_url="https://testserver") as browser:
+        assert browser.get(BOARD, params={"split": "final"}).status_code == 404
+        assert browser.post(f"{admin}/reveal", headers=organizer).status_code == 200
+        assert browser.get(BOARD, params={"split": "final"}).status_code == 200
+        assert browser.post(f"{admin}/hide", headers=organizer).status_code == 204
+        assert browser.get(BOARD, params={"split": "final"}).status_code == 404
+        # Queries of no meaning to the leaderboard are answered, never kept.
+        assert browser.get(BOARD, params={"x": "first"}).status_code == 200
+        kept = len(app.state.standings._kept)  # the ranking itself, once
+        for i in range(20):
+            assert browser.get(BOARD, params={"x": str(i)}).status_code == 200
+        assert len(app.state.standings._kept) == kept
+
+
+def test_after_a_quiet_spell_a_reader_waits_for_a_current_leaderboard(
+    arena: Arena, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leaderboard_service, "STALE_GRACE", 0.5)
+    _, ada = arena.participant("ada@example.org")
+    _scored(arena, ada, "weak")
+    app = create_app(Settings(leaderboard_cache_seconds=0.3), arena.factory, Sent())
+    with TestClient(app, base_url="https://testserver") as browser:
+        assert [e["participant"] for e in browser.get(BOARD).json()["entries"]] == ["ada"]
+        _, bob = arena.participant("bob@example.org")
+        _scored(arena, bob, "strong")
+        time.sleep(1.0)  # older than fresh plus the grace: not served any more
+        names = [e["participant"] for e in browser.get(BOARD).json()["entries"]]
+        assert names == ["bob", "ada"]
