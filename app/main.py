@@ -7,12 +7,15 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match
 
 from app.admin import (
     downloads_router,
@@ -58,6 +61,7 @@ def create_app(
     app = FastAPI(
         title="mia-arena",
         version="0.1.0",
+        description=API_DESCRIPTION,
         # Refused at its Content-Length, or as soon as a chunked body passes it: never spooled.
         max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         lifespan=partial(_lifespan, settings, factory, dispatcher, background),
@@ -82,36 +86,45 @@ def create_app(
         RequestContext, metrics=app.state.metrics, routes=app.router.routes, route_of=route_of
     )
     app.include_router(ops_router.router)
-    app.include_router(auth_router.pages)
+    app.include_router(auth_router.pages, include_in_schema=False)
     app.include_router(auth_router.api)
-    app.include_router(competitions_router.pages)
+    app.include_router(competitions_router.pages, include_in_schema=False)
     app.include_router(competitions_router.api)
-    app.include_router(teams_router.pages)
-    app.include_router(submissions_router.pages)
+    app.include_router(teams_router.pages, include_in_schema=False)
+    app.include_router(submissions_router.pages, include_in_schema=False)
     app.include_router(submissions_router.api)
-    app.include_router(leaderboard_router.pages)
+    app.include_router(leaderboard_router.pages, include_in_schema=False)
     app.include_router(leaderboard_router.api)
-    app.include_router(admin_router.pages)
+    app.include_router(admin_router.pages, include_in_schema=False)
     app.include_router(admin_router.api)
-    app.include_router(truth_router.pages)
+    app.include_router(truth_router.pages, include_in_schema=False)
     app.include_router(truth_router.api)
-    app.include_router(participants_router.pages)
+    app.include_router(participants_router.pages, include_in_schema=False)
     app.include_router(participants_router.api)
-    app.include_router(downloads_router.pages)
+    app.include_router(downloads_router.pages, include_in_schema=False)
     app.include_router(downloads_router.api)
-    app.include_router(settings_router.pages)
+    app.include_router(settings_router.pages, include_in_schema=False)
     app.include_router(settings_router.api)
-    app.include_router(tracks_router.pages)
+    app.include_router(tracks_router.pages, include_in_schema=False)
     app.include_router(tracks_router.api)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _invalid_value)
     app.add_exception_handler(PoolTimeout, _busy)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     return app
 
 
+METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")  # those a 405's Allow may name
 MULTIPART_OVERHEAD = 64 * 1024  # an upload form's other fields and boundaries
+API_DESCRIPTION = """The JSON API of a competition server for membership-inference attacks (MICO).
+
+Send an API token with every request that needs an account:
+`Authorization: Bearer <token>` (make one on your account page, or with
+`mia-arena tokens create EMAIL`). Leaderboards need none. Every error answers
+`{"detail": "...", "errors": [...]}`: `detail` says what to do, `errors` lists every problem of
+an invalid zip. The browser pages are not part of this API."""
 
 
 @asynccontextmanager
@@ -149,6 +162,24 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
     return await _domain_error(
         request, Invalid(f"the form is missing or has a bad value: {fields}")
     )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The framework's own errors; a 405's `Allow` lists every method of the path, where the
+    router names only those of the first route it tried (POST for a path that takes DELETE
+    too)."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        allowed = [
+            method
+            for method in METHODS
+            if any(
+                route.matches({**request.scope, "method": method})[0] is Match.FULL
+                for route in request.app.router.routes
+            )
+        ]
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+    return await http_exception_handler(request, exc)
 
 
 async def _busy(request: Request, exc: Exception) -> Response:

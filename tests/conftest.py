@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.services",
     "tests.fixtures.arena",
+    "tests.fixtures.live",
 ]
 
 

@@ -13,13 +13,16 @@ from app.admin.service import submission_in
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.db import SessionDep
 from app.core.downloads import attachment
+from app.core.openapi import ORGANIZER_ERRORS
 from app.models.competition import Competition
 from app.models.track import Track
 from app.models.user import User
 from app.submissions.dependencies import TrackDep
 
 pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
+api = APIRouter(
+    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
+)
 
 Split = Annotated[str, Query(max_length=32, description="the split whose standings choose")]
 

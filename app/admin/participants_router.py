@@ -18,12 +18,15 @@ from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organize
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid
+from app.core.openapi import BODY_ERRORS, ORGANIZER_ERRORS, STATUS_CONFLICT
 from app.core.templating import templates
 from app.models.registration import RegistrationStatus
 from app.models.user import User
 
 pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
+api = APIRouter(
+    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
+)
 
 ACTIONS = {
     "approve": RegistrationStatus.APPROVED,
@@ -124,7 +127,11 @@ def participants_api(
     return [_out(r) for r in rows]
 
 
-@api.patch("/participants/{user_id}", response_model=ParticipantOut)
+@api.patch(
+    "/participants/{user_id}",
+    response_model=ParticipantOut,
+    responses={**BODY_ERRORS, **STATUS_CONFLICT},
+)
 def change_api(
     user_id: int,
     body: ParticipantPatch,

@@ -18,6 +18,7 @@ from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.downloads import attachment, csv_download, spreadsheet_safe
 from app.core.errors import DomainError, Invalid
+from app.core.openapi import BODY_ERRORS, ORGANIZER_ERRORS, with_csv
 from app.core.templating import templates
 from app.leaderboard.service import splits_of
 from app.models.phase import LeaderboardPolicy, Phase
@@ -27,7 +28,9 @@ from app.models.user import User
 from app.submissions.dependencies import TrackDep
 
 pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
+api = APIRouter(
+    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
+)
 
 
 class PhaseOut(BaseModel):
@@ -72,7 +75,7 @@ def phases_api(session: SessionDep, competition: CompetitionDep, _: ApiOrganizer
     return [_out(p) for p in service.phases_of(session, competition)]
 
 
-@api.post("/phases/{phase_id}", response_model=PhaseOut)
+@api.post("/phases/{phase_id}", response_model=PhaseOut, responses=BODY_ERRORS)
 def change_api(
     phase_id: int,
     body: PhaseIn,
@@ -282,7 +285,11 @@ def rescore_api(
     return {"queued": service.rescore_submissions(session, competition, user, send, [submission])}
 
 
-@api.post("/submissions/{submission_id}/disqualify", response_model=AdminSubmissionOut)
+@api.post(
+    "/submissions/{submission_id}/disqualify",
+    response_model=AdminSubmissionOut,
+    responses=BODY_ERRORS,
+)
 def disqualify_api(
     submission_id: int,
     body: Disqualification,
@@ -346,7 +353,7 @@ def submission_action_page(
     return RedirectResponse(f"/competitions/{competition.slug}/admin/submissions", 303)
 
 
-@api.get("/tracks/{track}/export")
+@api.get("/tracks/{track}/export", responses=with_csv("every ranked row: JSON, or CSV"))
 def export_api(
     session: SessionDep,
     competition: CompetitionDep,

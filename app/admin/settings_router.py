@@ -16,12 +16,15 @@ from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organize
 from app.core.csrf import verify_csrf
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.core.openapi import BODY_ERRORS, ORGANIZER_ERRORS, problems
 from app.core.templating import templates
 from app.models.competition import Competition
 from app.models.user import User
 
 pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
+api = APIRouter(
+    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
+)
 # The organizer first: an anonymous visitor is sent to sign in, whatever the form holds.
 ORGANIZER_FORM = [Depends(organizer_page), Depends(verify_csrf)]
 
@@ -111,7 +114,14 @@ def settings_api(session: SessionDep, competition: CompetitionDep, _: ApiOrganiz
     return _out(session, competition)
 
 
-@api.patch("/settings", response_model=SettingsSaved)
+@api.patch(
+    "/settings",
+    response_model=SettingsSaved,
+    responses={
+        **BODY_ERRORS,
+        **problems(409, _409="points per model, once ground truth is stored"),
+    },
+)
 def change_settings_api(
     body: SettingsIn, session: SessionDep, competition: CompetitionDep, user: ApiOrganizer
 ) -> Any:

@@ -17,6 +17,7 @@ from app.admin.tracks_service import MAX_SCENARIOS, MAX_TITLE, NAME, TrackView
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.core.openapi import BODY_ERRORS, ORGANIZER_ERRORS, problems
 from app.core.templating import templates
 from app.models.competition import Competition
 from app.models.track import Track
@@ -24,7 +25,9 @@ from app.models.user import User
 from app.submissions.dependencies import TrackDep
 
 pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
+api = APIRouter(
+    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
+)
 # The pattern is documented here and checked by the service, whose refusal says what to do.
 Name = Annotated[
     str,
@@ -173,7 +176,7 @@ def tracks_api(session: SessionDep, competition: CompetitionDep, _: ApiOrganizer
     return [_out(v) for v in service.overview(session, competition)[1]]
 
 
-@api.post("/tracks", response_model=TrackOut, status_code=201)
+@api.post("/tracks", response_model=TrackOut, status_code=201, responses=BODY_ERRORS)
 def add_track_api(
     body: TrackIn, session: SessionDep, competition: CompetitionDep, user: ApiOrganizer
 ) -> Any:
@@ -182,7 +185,11 @@ def add_track_api(
     return _out(service.view_of(session, competition, track))
 
 
-@api.patch("/tracks/{track}", response_model=TrackOut)
+@api.patch(
+    "/tracks/{track}",
+    response_model=TrackOut,
+    responses={**BODY_ERRORS, **problems(409, _409="the track has submissions, or ground truth")},
+)
 def change_track_api(
     body: TrackPatch,
     session: SessionDep,
@@ -196,7 +203,11 @@ def change_track_api(
     return _out(service.view_of(session, competition, track))
 
 
-@api.delete("/tracks/{track}", status_code=204)
+@api.delete(
+    "/tracks/{track}",
+    status_code=204,
+    responses=problems(409, _409="the track has submissions or ground truth"),
+)
 def remove_track_api(
     session: SessionDep, competition: CompetitionDep, track: TrackDep, user: ApiOrganizer
 ) -> Response:

@@ -25,6 +25,7 @@ from app.competitions.service import definition_of
 from app.core.csrf import verify_csrf
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid, TooLarge
+from app.core.openapi import ORGANIZER_ERRORS, problems
 from app.core.templating import templates
 from app.models.competition import Competition
 from app.models.track import Track
@@ -33,14 +34,41 @@ from app.submissions.dependencies import TrackDep
 
 PATH = "/tracks/{track}/truth"
 pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(prefix="/api/v1/admin/competitions/{slug}", tags=["admin"])
+api = APIRouter(
+    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
+)
 UNBOUNDED = 2**62  # the framework's body limit steps aside: `read_upload` applies its own
 FORM_OVERHEAD = 64 * 1024  # the form's other fields and boundaries
-UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "not an organizer"},
-    404: {"description": "no such competition or track"},
-    413: {"description": "over TRUTH_UPLOAD_MAX_BYTES; the message says the limit"},
-    422: {"description": "not valid ground truth: `errors` lists every problem; nothing changed"},
+UPLOAD_ERRORS = {
+    200: {"description": "the zip held exactly the stored labels", "model": TruthOut},
+    **problems(
+        413,
+        422,
+        _413="over TRUTH_UPLOAD_MAX_BYTES; the message says the limit",
+        _422="not valid ground truth (`errors` lists every problem; nothing changed), or no "
+        "multipart field `file`",
+    ),
+}
+# Read by `read_upload` (never past the limit), so documented here rather than by a parameter.
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the ground truth zip, laid out as import-mico reads it",
+                        }
+                    },
+                    "required": ["file"],
+                }
+            }
+        },
+    }
 }
 
 
@@ -163,14 +191,16 @@ def truth_api(
     PATH,
     response_model=TruthOut,
     status_code=202,
-    responses={200: {"description": "the zip held exactly the stored labels"}, **UPLOAD_ERRORS},
+    responses=UPLOAD_ERRORS,
+    openapi_extra=UPLOAD_BODY,
     max_body_size=UNBOUNDED,
 )
 @api.post(
     PATH,
     response_model=TruthOut,
     status_code=202,
-    responses={200: {"description": "the zip held exactly the stored labels"}, **UPLOAD_ERRORS},
+    responses=UPLOAD_ERRORS,
+    openapi_extra=UPLOAD_BODY,
     max_body_size=UNBOUNDED,
 )
 def replace_api(

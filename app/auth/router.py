@@ -12,12 +12,13 @@ from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.core.openapi import problems
 from app.core.templating import templates
 from app.models.user import Role, User
 from app.teams import service as teams
 
 pages = APIRouter()
-api = APIRouter(prefix="/api/v1")
+api = APIRouter(prefix="/api/v1", tags=["account"], responses=problems(401))
 Text = Annotated[str, Form()]
 
 

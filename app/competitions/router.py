@@ -15,11 +15,12 @@ from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organize
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.core.openapi import BODY_ERRORS, STATUS_CONFLICT, problems
 from app.core.templating import templates
 from app.models.registration import RegistrationStatus
 
 pages = APIRouter()
-api = APIRouter(prefix="/api/v1")
+api = APIRouter(prefix="/api/v1", tags=["registration"], responses=problems(401, 403, 404, 422))
 
 
 def _competition_page(
@@ -109,7 +110,15 @@ class RegistrationOut(BaseModel):
     status: RegistrationStatus
 
 
-@api.post("/competitions/{slug}/registration", status_code=201, response_model=RegistrationOut)
+@api.post(
+    "/competitions/{slug}/registration",
+    status_code=201,
+    response_model=RegistrationOut,
+    responses={
+        200: {"model": RegistrationOut, "description": "already registered: where it stands"},
+        **BODY_ERRORS,
+    },
+)
 def register_api(
     body: RegistrationIn,
     response: Response,
@@ -152,7 +161,11 @@ def pending_api(
     ]
 
 
-@api.post("/competitions/{slug}/registrations/{registration_id}", response_model=RegistrationOut)
+@api.post(
+    "/competitions/{slug}/registrations/{registration_id}",
+    response_model=RegistrationOut,
+    responses={**BODY_ERRORS, **STATUS_CONFLICT},
+)
 def decide_api(
     registration_id: int,
     body: Decision,

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import MaybeApiUser, MaybeUser
@@ -20,6 +20,7 @@ from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep, committing
 from app.core.downloads import csv_download, spreadsheet_safe
+from app.core.openapi import problems, with_csv
 from app.core.templating import templates
 from app.leaderboard import service
 from app.models.competition import Competition
@@ -28,7 +29,7 @@ from app.submissions.dependencies import TrackDep
 
 PAGE_ROWS = 200  # the page's table; the API and the CSV have every row
 pages = APIRouter()
-api = APIRouter(prefix="/api/v1", tags=["leaderboard"])
+api = APIRouter(prefix="/api/v1", tags=["leaderboard"], responses=problems(401, 404, 422))
 Split = Annotated[str, Query(max_length=16, description="dev, or final once revealed")]
 
 
@@ -53,6 +54,30 @@ class EntryOut(BaseModel):
 class LeaderboardOut(BaseModel):
     """A track's ranking on one split."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "split": "dev",
+                    "entries": [
+                        {
+                            "rank": 1,
+                            "participant": "ada",
+                            "submission_id": 17,
+                            "ranking_score": 0.3144,
+                            "submitted_at": "2026-12-01T21:00:00+00:00",
+                            "submissions": 3,
+                            "scenarios": {"cifar10_hi": {"TPR_FPR_1000": 0.31, "AUC": 0.66}},
+                            "revealed_rank": None,
+                            "ci_low": 0.281,
+                            "ci_high": 0.349,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     split: str
     entries: list[EntryOut]
 
@@ -60,7 +85,10 @@ class LeaderboardOut(BaseModel):
 @api.get(
     "/competitions/{slug}/tracks/{track}/leaderboard",
     response_model=LeaderboardOut,
-    responses={404: {"description": "no such split, or hidden until the organizers reveal it"}},
+    responses={
+        **with_csv("the leaderboard: JSON, or CSV with `?format=csv`"),
+        **problems(404, _404="no such track or split, or hidden until the organizers reveal it"),
+    },
 )
 def leaderboard_api(
     request: Request,
@@ -255,14 +283,31 @@ def hide_page(
 
 
 class RevealOut(BaseModel):
-    """What a reveal showed."""
+    """What a reveal showed: when, and how many rows each track's revealed ranking keeps."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "competition": "mico",
+                    "revealed_at": "2026-12-01T21:00:00+00:00",
+                    "tracks": {"cifar10": 42, "ddp": 17},
+                }
+            ]
+        }
+    )
 
     competition: str
     revealed_at: str
     tracks: dict[str, int]
 
 
-@api.post("/admin/competitions/{slug}/reveal", response_model=RevealOut, tags=["admin"])
+@api.post(
+    "/admin/competitions/{slug}/reveal",
+    response_model=RevealOut,
+    tags=["admin"],
+    responses=problems(403, 422, _422="nothing is hidden to reveal"),
+)
 def reveal_api(
     request: Request, session: SessionDep, competition: CompetitionDep, user: ApiOrganizer
 ) -> RevealOut:
@@ -276,7 +321,9 @@ def reveal_api(
     )
 
 
-@api.post("/admin/competitions/{slug}/hide", status_code=204, tags=["admin"])
+@api.post(
+    "/admin/competitions/{slug}/hide", status_code=204, tags=["admin"], responses=problems(403)
+)
 def hide_api(
     request: Request, session: SessionDep, competition: CompetitionDep, user: ApiOrganizer
 ) -> Response:

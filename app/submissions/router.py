@@ -22,6 +22,7 @@ from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep, committing
 from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
+from app.core.openapi import problems
 from app.core.templating import templates
 from app.models.base import utcnow
 from app.models.competition import Competition
@@ -43,16 +44,21 @@ from app.teams import service as teams
 
 MAX_WAIT = 30
 pages = APIRouter()
-api = APIRouter(prefix="/api/v1", tags=["submissions"])
+api = APIRouter(prefix="/api/v1", tags=["submissions"], responses=problems(401, 404, 422))
 
 Description = Annotated[str, Form(description="what this attempt tries, for your own records")]
-UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "not registered and approved, or no phase takes uploads now"},
-    404: {"description": "no such competition or track"},
-    413: {"description": "the zip is over the phase's size limit"},
-    422: {"description": "the zip is not valid: `errors` lists every problem"},
-    429: {"description": "a limit is reached; `Retry-After` says when it resets"},
-}
+UPLOAD_ERRORS = problems(
+    400,
+    403,
+    404,
+    413,
+    422,
+    429,
+    _403="not registered and approved, or no phase takes uploads now",
+    _404="no such competition or track",
+    _413="the zip is over the phase's size limit",
+    _422="the zip is not valid (`errors` lists every problem), or a field is missing",
+)
 
 
 def _view(
@@ -182,13 +188,16 @@ def list_api(
     )
 
 
-@api.post("/submissions/{submission_id}/pin", response_model=SubmissionOut)
+PIN_ERRORS = problems(403, _403="the phase ranks by its own rule, or it is not yours to choose")
+
+
+@api.post("/submissions/{submission_id}/pin", response_model=SubmissionOut, responses=PIN_ERRORS)
 def pin_api(session: SessionDep, submission: ApiSubmission, user: ApiUser) -> SubmissionOut:
     """Make this scored submission the one that represents you (where the phase allows it)."""
     return _view(session, service.pin(session, submission, user, pinned=True), user)
 
 
-@api.delete("/submissions/{submission_id}/pin", response_model=SubmissionOut)
+@api.delete("/submissions/{submission_id}/pin", response_model=SubmissionOut, responses=PIN_ERRORS)
 def unpin_api(session: SessionDep, submission: ApiSubmission, user: ApiUser) -> SubmissionOut:
     """Let the phase's rule choose again."""
     return _view(session, service.pin(session, submission, user, pinned=False), user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
@@ -22,6 +22,36 @@ class SplitScores(BaseModel):
 
 class SubmissionOut(BaseModel):
     """One submission as its owner, their team and the organizers see it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 17,
+                    "competition": "mico",
+                    "track": "cifar10",
+                    "status": "scored",
+                    "error": None,
+                    "description": "LiRA with 16 shadow models",
+                    "created_at": "2026-12-01T21:00:00Z",
+                    "scored_at": "2026-12-01T21:00:01Z",
+                    "scores": {
+                        "dev": {
+                            "ranking_score": 0.3144,
+                            "scenarios": {
+                                "cifar10_hi": {"TPR_FPR_1000": 0.31, "AUC": 0.66, "MIA": 0.25}
+                            },
+                        }
+                    },
+                    "queue_ms": 12.5,
+                    "scoring_ms": 180.0,
+                    "url": "/submissions/17",
+                    "pinned": False,
+                    "disqualified": None,
+                }
+            ]
+        }
+    )
 
     id: int
     competition: str
