@@ -13,24 +13,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import os
 import random
-import secrets
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2 as httpx
 import psycopg
 from sqlalchemy import select, text
-from throwaway import throwaway_database  # benchmarks/throwaway.py
+from throwaway import served, throwaway_database  # benchmarks/throwaway.py
 
 from app.auth import service as auth
 from app.auth.passwords import hash_password
@@ -39,8 +33,6 @@ from app.core.db import committing, make_engine, sessions, upgrade
 from app.models.track import Track
 from app.models.user import Role
 from app.scoring.demo import write_demo_data
-
-MIA_ARENA = str(Path(sys.executable).with_name("mia-arena"))
 
 
 def main() -> None:
@@ -154,31 +146,9 @@ def _memory(pid: int) -> dict[str, float]:
     return figures
 
 
-@contextmanager
-def _server(url: str) -> Iterator[tuple[str, int]]:
+def _server(url: str) -> AbstractContextManager[tuple[str, int]]:
     """`mia-arena serve` in one process (uvicorn runs the app in it); its address and pid."""
-    port = 8742
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}
-    env.pop("REDIS_URL", None)
-    process = subprocess.Popen(
-        [MIA_ARENA, "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield base, process.pid
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(20)
+    return served(url, port=8742, workers=1)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
-import secrets
 import shutil
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,7 +28,7 @@ from pathlib import Path
 import httpx2 as httpx
 import psycopg
 from sqlalchemy import select, text
-from throwaway import throwaway_database  # benchmarks/throwaway.py
+from throwaway import served, throwaway_database  # benchmarks/throwaway.py
 
 from app.auth.passwords import hash_password
 from app.competitions.service import import_mico
@@ -43,7 +39,6 @@ from app.models.scenario import Scenario
 from app.models.track import Track
 from app.scoring.demo import write_demo_data
 
-MIA_ARENA = str(Path(sys.executable).with_name("mia-arena"))
 METRICS = (
     "TPR_FPR_10",
     "TPR_FPR_100",
@@ -214,28 +209,8 @@ def _fresh(url: str) -> None:
 
 @contextmanager
 def _server(url: str) -> Iterator[str]:
-    port = 8741
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}
-    env.pop("REDIS_URL", None)
-    process = subprocess.Popen(
-        [MIA_ARENA, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+    with served(url, port=8741, workers=2) as (base, _):
         yield base
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(20)
 
 
 def _read(url: str, name: str, readers: int, requests: int) -> None:

@@ -1,14 +1,23 @@
-"""A throwaway PostgreSQL database for a benchmark run, on the local server."""
+"""A throwaway PostgreSQL database for a benchmark run, on the local server, and a
+`mia-arena serve` on it."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx2 as httpx
 from sqlalchemy import create_engine, text
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+MIA_ARENA = str(Path(sys.executable).with_name("mia-arena"))
 
 
 @contextmanager
@@ -24,3 +33,30 @@ def throwaway_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def served(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
+    """`mia-arena serve` on the database at `url`, scoring in its own threads (no Redis), once
+    it answers: its address and the pid of its main process."""
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(
+        [MIA_ARENA, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(base + "/").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base, process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(20)
