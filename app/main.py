@@ -25,6 +25,7 @@ from app.admin import (
     truth_router,
 )
 from app.admin import router as admin_router
+from app.auth import account_router
 from app.auth import router as auth_router
 from app.auth.dependencies import LoginRequired
 from app.competitions import router as competitions_router
@@ -43,7 +44,6 @@ from app.ops.middleware import HEADER, RequestContext
 from app.submissions import router as submissions_router
 from app.submissions.notices import DoneListener
 from app.submissions.pipeline import Sweeper, dispatcher_for
-from app.teams import router as teams_router
 
 
 def create_app(
@@ -88,9 +88,9 @@ def create_app(
     app.include_router(ops_router.router)
     app.include_router(auth_router.pages, include_in_schema=False)
     app.include_router(auth_router.api)
+    app.include_router(account_router.pages, include_in_schema=False)
     app.include_router(competitions_router.pages, include_in_schema=False)
     app.include_router(competitions_router.api)
-    app.include_router(teams_router.pages, include_in_schema=False)
     app.include_router(submissions_router.pages, include_in_schema=False)
     app.include_router(submissions_router.api)
     app.include_router(leaderboard_router.pages, include_in_schema=False)

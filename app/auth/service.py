@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.auth.passwords import MIN_LENGTH, hash_password, verify_password
+from app.core.db import committing
 from app.core.errors import Conflict, DomainError, Invalid, NotFound
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
@@ -118,13 +120,33 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def authenticate(session: Session, email: str, password: str, address: str) -> User:
+def authenticate(
+    session: Session, email: str, password: str, address: str, attempts: Callable[[], Session]
+) -> User:
     """The account for these credentials; failures are counted, and limited, in the database.
 
-    The attempt is recorded before the (slow) password check and removed on success, so that
-    guesses sent in parallel are counted as they arrive, not after argon2 has run for each.
+    The attempt is counted and recorded in a short session of its own from `attempts` (a
+    session factory), committed before the (slow) password check: guesses sent in parallel are
+    counted as they arrive, not after argon2 has run for each, and a failed attempt stays
+    recorded when the request's session is rolled back. Success removes it, in `session`.
     """
     email, address = _normal_email(email)[:320], address[:64]
+    with committing(attempts()) as own:
+        _refuse_when_too_many(own, email, address)
+        attempt = LoginAttempt(email=email, address=address)
+        own.add(attempt)
+        own.flush()
+        attempt_id = attempt.id
+    user = session.scalar(select(User).where(User.email == email))
+    valid = verify_password(user.password_hash if user else _dummy_hash(), password)
+    if user is None or not user.is_active or not valid:
+        raise Invalid("wrong email or password")
+    session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+    return user
+
+
+def _refuse_when_too_many(session: Session, email: str, address: str) -> None:
+    """TooManyAttempts when the failures in the window reach a limit."""
     since = utcnow() - LOGIN_WINDOW
     recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.created_at > since)
     limits = (
@@ -138,15 +160,6 @@ def authenticate(session: Session, email: str, password: str, address: str) -> U
     if any((session.scalar(query) or 0) >= limit for query, limit in limits):
         minutes = int(LOGIN_WINDOW.total_seconds() // 60)
         raise TooManyAttempts(f"too many failed logins; try again in {minutes} minutes")
-    attempt = LoginAttempt(email=email, address=address)
-    session.add(attempt)
-    session.commit()  # visible to parallel guesses before argon2 runs
-    user = session.scalar(select(User).where(User.email == email))
-    valid = verify_password(user.password_hash if user else _dummy_hash(), password)
-    if user is None or not user.is_active or not valid:
-        raise Invalid("wrong email or password")
-    session.delete(attempt)
-    return user
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
@@ -165,9 +178,10 @@ def tokens_of(session: Session, user: User) -> list[ApiToken]:
     return list(session.scalars(query))
 
 
-def revoke_token(session: Session, user: User, token_id: int) -> None:
-    """Revoke one of the user's tokens; another user's token is NotFound."""
+def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's tokens (the row); another user's token is NotFound."""
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:
         raise NotFound("no such token")
     row.revoked_at = row.revoked_at or utcnow()
+    return row

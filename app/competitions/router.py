@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from app.admin import participants
 from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
@@ -15,37 +16,29 @@ from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organize
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.core.forms import done, refused
 from app.core.openapi import BODY_ERRORS, STATUS_CONFLICT, problems
 from app.core.templating import templates
-from app.models.registration import RegistrationStatus
+from app.models.competition import Competition
+from app.models.registration import Registration, RegistrationStatus
+from app.models.user import User
 
 pages = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["registration"], responses=problems(401, 403, 404, 422))
 
 
-def _competition_page(
-    request: Request,
-    session: SessionDep,
-    competition: CompetitionDep,
-    user: MaybeUser,
-    status: int = 200,
-    **extra: Any,
-) -> Response:
+def _context(session: Session, competition: Competition, user: User | None) -> dict[str, Any]:
+    """What a competition's page shows this user: pages, tracks, registration, organizers'."""
     registration = registrations.registration_of(session, competition, user) if user else None
     organizer = registrations.organizes(session, competition, user)
-    waiting = registrations.pending(session, competition) if organizer else []
-    context = {
+    return {
         "competition": competition,
         "tracks": registrations.tracks_of(session, competition),
         "user": user,
         "registration": registration,
-        "waiting": waiting,
+        "waiting": registrations.pending(session, competition) if organizer else [],
         "organizer": organizer,
-        **extra,
     }
-    return templates.TemplateResponse(
-        request, "competitions/show.html", context, status_code=status
-    )
 
 
 @pages.get("/")
@@ -62,7 +55,9 @@ def index(request: Request, session: SessionDep, user: MaybeUser) -> Response:
 def show(
     request: Request, session: SessionDep, competition: CompetitionDep, user: MaybeUser
 ) -> Response:
-    return _competition_page(request, session, competition, user)
+    return templates.TemplateResponse(
+        request, "competitions/show.html", _context(session, competition, user)
+    )
 
 
 @pages.post("/competitions/{slug}/register", dependencies=CSRF_CHECKED)
@@ -74,18 +69,30 @@ def register(
     accept_terms: Annotated[bool, Form()] = False,
 ) -> Response:
     try:
-        registrations.register(session, competition, user, accept_terms=accept_terms)
-    except DomainError as exc:
-        return _competition_page(
-            request, session, competition, user, exc.status_code, error=exc.message
+        registration, created = registrations.register(
+            session, competition, user, accept_terms=accept_terms
         )
-    return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
+    except DomainError as exc:
+        session.rollback()  # before reading the page's rows: none of what was refused shows
+        context = _context(session, competition, user)
+        return refused(request, session, "competitions/show.html", exc, **context)
+    return done(request, f"/competitions/{competition.slug}", _registered(registration, created))
+
+
+def _registered(registration: Registration, created: bool) -> str:
+    """What registering did, and the participant's next step."""
+    if not created:
+        return "You were registered already: nothing changed"
+    if registration.status is RegistrationStatus.PENDING:
+        return "Registered: an organizer approves your registration before you can submit"
+    return "Registered: you may submit now"
 
 
 @pages.post(
     "/competitions/{slug}/registrations/{registration_id}/{decision}", dependencies=CSRF_CHECKED
 )
 def decide(
+    request: Request,
     session: SessionDep,
     competition: CompetitionDep,
     user: Organizer,
@@ -94,7 +101,9 @@ def decide(
 ) -> Response:
     registration = registrations.registration_by_id(session, competition, registration_id)
     participants.change_status(session, competition, user, registration, decision)
-    return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
+    person = session.get_one(User, registration.user_id).display_name
+    message = f"The registration of {person} is {decision.value} now"
+    return done(request, f"/competitions/{competition.slug}", message)
 
 
 class RegistrationIn(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep, committing
 from app.core.downloads import csv_download, spreadsheet_safe
+from app.core.forms import done
 from app.core.openapi import problems, with_csv
 from app.core.templating import templates
 from app.leaderboard import service
@@ -268,9 +269,15 @@ def _overlays(rocs: dict[str, list[tuple[str, dict[str, list[float]]]]]) -> dict
 def reveal_page(
     request: Request, session: SessionDep, competition: CompetitionDep, user: Organizer
 ) -> Response:
-    service.reveal(session, competition, user)
+    records = service.reveal(session, competition, user)
     jobs.after_commit(session, request.app.state.standings.clear)  # no one sees the old
-    return RedirectResponse(f"/competitions/{competition.slug}#tracks", status_code=303)
+    tracks = len({r.track_id for r in records})
+    splits = " and ".join(sorted({r.split for r in records}))
+    message = (
+        f"Final results revealed: {tracks} track{'s' if tracks != 1 else ''}; "
+        f"the {splits} leaderboard is shown to everyone now"
+    )
+    return done(request, f"/competitions/{competition.slug}#tracks", message)
 
 
 @pages.post("/competitions/{slug}/hide", dependencies=CSRF_CHECKED)
@@ -279,7 +286,8 @@ def hide_page(
 ) -> Response:
     service.hide(session, competition, user)
     jobs.after_commit(session, request.app.state.standings.clear)  # no one sees the old
-    return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
+    message = "Final results hidden again: only organizers see them until the next reveal"
+    return done(request, f"/competitions/{competition.slug}#tracks", message)
 
 
 class RevealOut(BaseModel):

@@ -22,6 +22,7 @@ from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep, committing
 from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
+from app.core.forms import refused
 from app.core.openapi import problems
 from app.core.templating import templates
 from app.models.base import utcnow
@@ -211,17 +212,11 @@ def _zip(session: Session, submission: Submission) -> Response:
     )
 
 
-def _submit_page(
-    request: Request,
-    session: Session,
-    competition: Competition,
-    track: Track,
-    user: User,
-    status: int = 200,
-    **extra: Any,
-) -> Response:
-    """The upload form, with what the participant may still upload, or why they may not."""
-    context: dict[str, Any] = {"competition": competition, "track": track, "user": user, **extra}
+def _submit_context(
+    session: Session, competition: Competition, track: Track, user: User
+) -> dict[str, Any]:
+    """The upload form's: what the participant may still upload, or why they may not."""
+    context: dict[str, Any] = {"competition": competition, "track": track, "user": user}
     try:
         service.require_participant(session, competition, user)
         phase = service.open_phase(session, competition, utcnow())
@@ -232,9 +227,7 @@ def _submit_page(
         context["resets_in"] = service.duration(int((left.resets_at - now).total_seconds()))
     except DomainError as exc:
         context["refused"] = exc.message
-    return templates.TemplateResponse(
-        request, "submissions/submit.html", context, status_code=status
-    )
+    return context
 
 
 @pages.get("/competitions/{slug}/tracks/{track}/submit")
@@ -245,7 +238,8 @@ def submit_page(
     track: TrackDep,
     user: SignedIn,
 ) -> Response:
-    return _submit_page(request, session, competition, track, user)
+    context = _submit_context(session, competition, track, user)
+    return templates.TemplateResponse(request, "submissions/submit.html", context)
 
 
 @pages.post("/competitions/{slug}/tracks/{track}/submissions", dependencies=CSRF_CHECKED)
@@ -263,19 +257,19 @@ def upload_page(
     try:
         submission = _upload(request, session, competition, track, user, file, description)
     except DomainError as exc:
+        session.rollback()  # the refused upload leaves nothing, not even the count's lock
         if wants_json:
             body = {"detail": exc.message, "errors": exc.errors or []}
             return JSONResponse(body, exc.status_code, headers=exc.headers)
-        return _submit_page(
+        context = _submit_context(session, competition, track, user)
+        return refused(
             request,
             session,
-            competition,
-            track,
-            user,
-            exc.status_code,
-            error=exc.message,
+            "submissions/submit.html",
+            exc,
             problems=exc.errors or [],
             description=description,
+            **context,
         )
     url = f"/submissions/{submission.id}"
     if wants_json:

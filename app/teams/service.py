@@ -62,12 +62,14 @@ def join_team(session: Session, user: User, invite_code: str) -> Team:
     return team
 
 
-def leave_team(session: Session, user: User) -> None:
-    """Leave one's team; a team left empty is removed."""
+def leave_team(session: Session, user: User) -> tuple[str, bool]:
+    """Leave one's team; a team left empty is removed. The team's name, and whether it went."""
     team = team_of(session, user)
     if team is None:
         raise Invalid("you are not in a team")
     session.delete(session.get_one(TeamMember, (team.id, user.id)))
     session.flush()
-    if not members(session, team):
-        session.delete(team)
+    if members(session, team):
+        return team.name, False
+    session.delete(team)
+    return team.name, True

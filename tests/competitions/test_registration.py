@@ -76,6 +76,29 @@ def test_a_participant_registers_by_accepting_the_terms(site: tuple[TestClient, 
     assert done.status_code == 200 and "You are registered" in done.text
 
 
+def test_registering_redirects_with_a_notice_and_a_reload_registers_nothing(
+    site: tuple[TestClient, Session],
+) -> None:
+    """The terms form answers 303; the page then says so once; a reload changes nothing; a
+    refused form (terms unticked) stores nothing."""
+    browser, session = site
+    register(browser)
+    form = {"csrf_token": csrf(browser, "/competitions/mico")}
+    refused = browser.post("/competitions/mico/register", data=form)
+    assert refused.status_code == 422 and session.query(Registration).count() == 0
+    made = browser.post(
+        "/competitions/mico/register",
+        data={**form, "accept_terms": "true"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303 and made.headers["location"] == "/competitions/mico"
+    page = browser.get("/competitions/mico").text
+    assert '<p class="notice flash" role="status">Registered: you may submit now</p>' in page
+    again = browser.get("/competitions/mico").text
+    assert "Registered: you may submit now" not in again and "You are registered" in again
+    assert session.query(Registration).count() == 1
+
+
 def test_organizer_markdown_never_runs_script(site: tuple[TestClient, Session]) -> None:
     """Script, event handlers and javascript: links in a page come out inert."""
     browser, _ = site
@@ -126,7 +149,14 @@ def test_approval_and_bans(site: tuple[TestClient, Session]) -> None:
     page = browser.get("/competitions/mico").text
     approve = re.search(r'action="(/competitions/mico/registrations/\d+/approved)"', page)
     assert approve and "bo@example.org" in page
-    browser.post(approve.group(1), data={"csrf_token": csrf(browser, "/competitions/mico")})
+    decided = browser.post(
+        approve.group(1),
+        data={"csrf_token": csrf(browser, "/competitions/mico")},
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303
+    after = browser.get(decided.headers["location"]).text
+    assert "The registration of bo is approved now" in after and "bo@example.org" not in after
     assert (
         browser.post(url, json={"accept_terms": True}, headers=participant).json()["status"]
         == "approved"
@@ -143,10 +173,11 @@ def test_only_organizers_decide(site: tuple[TestClient, Session]) -> None:
     session.query(Competition).one().requires_approval = True
     session.commit()
     register(browser)
-    browser.post(
+    pending = browser.post(
         "/competitions/mico/register",
         data={"csrf_token": csrf(browser, "/competitions/mico"), "accept_terms": "true"},
     )
+    assert "an organizer approves your registration before you can submit" in pending.text
     registration = session.query(Registration).one()
     answer = browser.post(
         f"/competitions/mico/registrations/{registration.id}/approved",

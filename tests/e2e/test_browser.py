@@ -121,8 +121,14 @@ def test_an_organizer_opens_the_final_phase_and_reveals_the_final_leaderboard(
     screenshot(page, "admin-submissions")
 
     page.goto(LEADERBOARD + "?split=final")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("#reveal")
     page.wait_for_url(re.compile(r".*/competitions/mico(#tracks)?$"))
+    assert asked == [
+        "Reveal the final leaderboard of every track? Participants will see final scores at once."
+    ]
+    assert page.inner_text(".notice.flash").startswith("Final results revealed: 2 tracks")
 
     visitor.goto(LEADERBOARD + "?split=final")
     rows = visitor.locator("#rows tbody tr")
