@@ -17,7 +17,7 @@ from app.client.text import clean, duration
 
 CHUNK = 64 * 1024
 WAIT = 30  # the server's longest long poll
-DONE = ("scored", "failed")
+DONE = ("scored", "failed", "disqualified")
 
 
 class ClientError(Exception):
@@ -67,6 +67,21 @@ class Api:
     def me(self) -> dict[str, Any]:
         """Whose token this is."""
         return self._json("GET", "/api/v1/me")
+
+    def uploads(self, competition: str, track: str) -> dict[str, Any]:
+        """Whether the server would take an upload to the track now, and if not why."""
+        path = f"/api/v1/competitions/{_segment(competition)}/tracks/{_segment(track)}/uploads"
+        return self._json("GET", path)
+
+    def require_open(self, competition: str, track: str) -> None:
+        """ClientError with the server's reason when it would refuse an upload now."""
+        uploads = self.uploads(competition, track)
+        if uploads["open"]:
+            return
+        message = clean(str(uploads.get("reason") or "the server takes no uploads now"))
+        retry = uploads.get("retry_after")
+        reset = retry_at(str(retry), datetime.now(UTC)) if isinstance(retry, int) else None
+        raise ClientError(f"{message} (nothing was sent)" + (f"\n{reset}" if reset else ""))
 
     def submit(
         self, competition: str, track: str, upload: Upload, progress: Callable[[int], None]
