@@ -29,12 +29,14 @@ class ClientError(Exception):
         problems: list[str] | None = None,
         status: int = 1,
         code: int | None = None,
+        no_route: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.problems = problems or []
         self.status = status  # the command's exit status
         self.code = code  # the HTTP status that caused it, if any
+        self.no_route = no_route  # a 404 of the server's router, not of the API
 
 
 @dataclass
@@ -74,8 +76,14 @@ class Api:
         return self._json("GET", path)
 
     def require_open(self, competition: str, track: str) -> None:
-        """ClientError with the server's reason when it would refuse an upload now."""
-        uploads = self.uploads(competition, track)
+        """ClientError with the server's reason when it would refuse an upload now; a server
+        too old to be asked is left to say so to the upload itself."""
+        try:
+            uploads = self.uploads(competition, track)
+        except ClientError as exc:
+            if exc.no_route:
+                return
+            raise
         if uploads["open"]:
             return
         message = clean(str(uploads.get("reason") or "the server takes no uploads now"))
@@ -183,6 +191,7 @@ def refusal(answer: httpx.Response, server: str, size: int | None = None) -> Cli
     """What to tell a person about a 4xx or 5xx answer."""
     detail, problems = _detail(answer)
     code = answer.status_code
+    no_route = code == 404 and detail in ("", "Not Found")  # not the API's own 404
     if code == 401:
         message = (
             f"your token was refused: run `mia-arena login --server {server}` or set MIA_TOKEN"
@@ -196,7 +205,7 @@ def refusal(answer: httpx.Response, server: str, size: int | None = None) -> Cli
         reset = retry_at(answer.headers.get("retry-after"), datetime.now(UTC))
         if reset is not None:
             message += "\n" + reset
-    elif code == 404 and detail in ("", "Not Found"):  # no route: not the API's own 404
+    elif no_route:
         message = (
             f"{server} has no such address: check --competition and --track, and that it is "
             "a mia-arena server"
@@ -205,7 +214,7 @@ def refusal(answer: httpx.Response, server: str, size: int | None = None) -> Cli
         message = f"the server failed ({code}): {detail or 'try again later'}"
     else:
         message = detail or f"the server refused the request ({code} {answer.reason_phrase})"
-    return ClientError(message, problems, code=code)
+    return ClientError(message, problems, code=code, no_route=no_route)
 
 
 def _detail(answer: httpx.Response) -> tuple[str, list[str]]:
