@@ -489,8 +489,6 @@ def demo(host: str, port: int, folder: Path) -> None:
     """Run MICO with demo data, accounts and scored submissions: no PostgreSQL or Redis."""
     import time
 
-    import uvicorn
-
     from app import demo as demo_setup
 
     started = time.perf_counter()
@@ -507,9 +505,12 @@ def demo(host: str, port: int, folder: Path) -> None:
     click.echo("accounts (password after the email):")
     for account in arena.accounts:
         click.echo(f"  {account.email.ljust(width)}  {account.password}  ({account.role})")
-    click.echo(f"ready in {time.perf_counter() - started:.1f} s: open http://{host}:{port}/")
     click.echo("demo submissions to upload: " + str(folder / "demo-data" / "submissions"))
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="warning")
+
+    def ready() -> None:  # called once the port takes connections, not before
+        click.echo(f"ready in {time.perf_counter() - started:.1f} s: open http://{host}:{port}/")
+
+    demo_setup.serve(host, port, ready)
 
 
 @main.command()

@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import socket
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import uvicorn
 from sqlalchemy import select
 
 from app.auth import service as auth
@@ -158,3 +161,32 @@ def compute_intervals_meanwhile(demo: Demo) -> threading.Thread:
     thread = threading.Thread(target=run, name="demo-intervals", daemon=True)
     thread.start()
     return thread
+
+
+class _Announcing(uvicorn.Server):
+    """A server that says it is ready once its socket listens (and the app has started)."""
+
+    def __init__(self, config: uvicorn.Config, ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._ready()
+
+
+def serve(host: str, port: int, ready: Callable[[], None]) -> None:
+    """Serve the app (on the settings the demo put in the environment) until stopped; `ready`
+    is called once a connection to the port is taken, never before. Exit status 3 when it
+    could not start (the port taken, say), as `uvicorn.run`."""
+    config = uvicorn.Config(
+        "app.main:create_app", factory=True, host=host, port=port, log_level="warning"
+    )
+    server = _Announcing(config, ready)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # Ctrl+C: uvicorn stopped cleanly, then raised it again
+        pass
+    if not server.started:
+        raise SystemExit(3)

@@ -31,6 +31,7 @@ from app.auth.dependencies import LoginRequired
 from app.competitions import router as competitions_router
 from app.core.config import Settings, get_settings
 from app.core.db import sessions
+from app.core.docs import serve_docs
 from app.core.errors import DomainError, Invalid, Unavailable
 from app.core.jobs import Dispatcher
 from app.core.logs import request_id
@@ -62,10 +63,13 @@ def create_app(
         title="mia-arena",
         version="0.1.0",
         description=API_DESCRIPTION,
+        docs_url=None,  # served by serve_docs, from this server's files rather than a CDN
+        redoc_url=None,
         # Refused at its Content-Length, or as soon as a chunked body passes it: never spooled.
         max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         lifespan=partial(_lifespan, settings, factory, dispatcher, background),
     )
+    serve_docs(app)
     app.state.settings = settings
     app.state.session_factory = factory
     app.state.metrics = Metrics(factory, settings.prometheus_multiproc_dir)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,8 @@ TRACKS = ("cifar10", "ddp", "purchase100", "sst2")
 
 
 def _run_demo(folder: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """The demo server started; its URL and what it printed until ready."""
+    """The demo server started; its URL and what it printed until ready, which it says only
+    once the port takes connections: one is made the moment the line is read."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     server = subprocess.Popen(
@@ -37,6 +39,11 @@ def _run_demo(folder: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
         said.append(line)
         if "open http://" in line:
             break
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except OSError as exc:
+        raise AssertionError(f"said ready but port {port} takes no connection: {exc}") from None
+    assert said[-1].startswith("ready in "), said  # the last line before serving
     url = f"http://127.0.0.1:{port}"
     assert any(url in line for line in said), said
 

@@ -17,7 +17,7 @@ from app.client.text import clean, duration
 
 CHUNK = 64 * 1024
 WAIT = 30  # the server's longest long poll
-DONE = ("scored", "failed")
+DONE = ("scored", "failed", "disqualified")
 
 
 class ClientError(Exception):
@@ -29,12 +29,14 @@ class ClientError(Exception):
         problems: list[str] | None = None,
         status: int = 1,
         code: int | None = None,
+        no_route: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.problems = problems or []
         self.status = status  # the command's exit status
         self.code = code  # the HTTP status that caused it, if any
+        self.no_route = no_route  # a 404 of the server's router, not of the API
 
 
 @dataclass
@@ -67,6 +69,27 @@ class Api:
     def me(self) -> dict[str, Any]:
         """Whose token this is."""
         return self._json("GET", "/api/v1/me")
+
+    def uploads(self, competition: str, track: str) -> dict[str, Any]:
+        """Whether the server would take an upload to the track now, and if not why."""
+        path = f"/api/v1/competitions/{_segment(competition)}/tracks/{_segment(track)}/uploads"
+        return self._json("GET", path)
+
+    def require_open(self, competition: str, track: str) -> None:
+        """ClientError with the server's reason when it would refuse an upload now; a server
+        too old to be asked is left to say so to the upload itself."""
+        try:
+            uploads = self.uploads(competition, track)
+        except ClientError as exc:
+            if exc.no_route:
+                return
+            raise
+        if uploads["open"]:
+            return
+        message = clean(str(uploads.get("reason") or "the server takes no uploads now"))
+        retry = uploads.get("retry_after")
+        reset = retry_at(str(retry), datetime.now(UTC)) if isinstance(retry, int) else None
+        raise ClientError(f"{message} (nothing was sent)" + (f"\n{reset}" if reset else ""))
 
     def submit(
         self, competition: str, track: str, upload: Upload, progress: Callable[[int], None]
@@ -168,6 +191,7 @@ def refusal(answer: httpx.Response, server: str, size: int | None = None) -> Cli
     """What to tell a person about a 4xx or 5xx answer."""
     detail, problems = _detail(answer)
     code = answer.status_code
+    no_route = code == 404 and detail in ("", "Not Found")  # not the API's own 404
     if code == 401:
         message = (
             f"your token was refused: run `mia-arena login --server {server}` or set MIA_TOKEN"
@@ -181,7 +205,7 @@ def refusal(answer: httpx.Response, server: str, size: int | None = None) -> Cli
         reset = retry_at(answer.headers.get("retry-after"), datetime.now(UTC))
         if reset is not None:
             message += "\n" + reset
-    elif code == 404 and detail in ("", "Not Found"):  # no route: not the API's own 404
+    elif no_route:
         message = (
             f"{server} has no such address: check --competition and --track, and that it is "
             "a mia-arena server"
@@ -190,7 +214,7 @@ def refusal(answer: httpx.Response, server: str, size: int | None = None) -> Cli
         message = f"the server failed ({code}): {detail or 'try again later'}"
     else:
         message = detail or f"the server refused the request ({code} {answer.reason_phrase})"
-    return ClientError(message, problems, code=code)
+    return ClientError(message, problems, code=code, no_route=no_route)
 
 
 def _detail(answer: httpx.Response) -> tuple[str, list[str]]:

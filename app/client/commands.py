@@ -56,8 +56,10 @@ def login(server: str, token: str) -> None:
 
 
 def submit(target: Target, competition: str, track: str, upload: Upload, wait: bool) -> None:
-    """Upload, then (unless told not to) wait for the score and print it."""
+    """Ask whether uploads are taken now; upload, then (unless told not to) wait for the score
+    and print it."""
     with Api(target.server, target.token) as api:
+        api.require_open(competition, track)
         label = f"uploading {clean(upload.name, 80)}"
         with upload_progress(len(upload.data), label) as progress:
             created = api.submit(competition, track, upload, progress)
@@ -73,6 +75,9 @@ def submit(target: Target, competition: str, track: str, upload: Upload, wait: b
     if done["status"] == "failed":
         reason = clean(str(done.get("error") or "no reason given"))
         raise ClientError(f"submission {int(done['id'])} failed: {reason}\n  {link}")
+    if done["status"] == "disqualified":
+        reason = clean(str(done.get("disqualified") or "no reason given"))
+        raise ClientError(f"submission {int(done['id'])} is disqualified: {reason}\n  {link}")
     click.echo(scores_table(done))
     click.echo(f"submission page: {link}")
 
@@ -101,5 +106,9 @@ def list_own(target: Target, competition: str, track: str, limit: int) -> None:
         click.echo(f"no submissions to {clean(competition, 80)}/{clean(track, 80)} yet")
         return
     click.echo(submissions_table(rows))
+    for row in rows:
+        if row.get("disqualified"):
+            reason = clean(" ".join(str(row["disqualified"]).split()), 300)
+            click.echo(f"submission {int(row['id'])} is disqualified: {reason}")
     if total > len(rows):
         click.echo(f"the latest {len(rows)} of {total}; --limit {total} lists them all")

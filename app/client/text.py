@@ -67,6 +67,12 @@ def when(stamp: object) -> str:
     return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
+def shown_status(row: dict[str, Any]) -> str:
+    """The status to print: `disqualified` where the organizers disqualified it, also from a
+    server that reports the reason alone."""
+    return "disqualified" if row.get("disqualified") else str(row.get("status", ""))
+
+
 def submissions_table(rows: list[dict[str, Any]]) -> str:
     """One's own submissions: id, time, status, ranking score per shown split, description."""
     splits: list[str] = []
@@ -80,7 +86,7 @@ def submissions_table(rows: list[dict[str, Any]]) -> str:
             [
                 str(row.get("id", "")),
                 when(row.get("created_at")),
-                clean(str(row.get("status", "")), 20),
+                clean(shown_status(row), 20),
                 *(_number((scores.get(s) or {}).get("ranking_score"), 0) for s in splits),
                 clean(" ".join(str(row.get("description") or "").split()), 50),
             ]

@@ -37,11 +37,12 @@ from app.submissions.pipeline import DONE, zip_bytes
 from app.submissions.schemas import (
     SubmissionList,
     SubmissionOut,
+    UploadsOut,
     metric_columns,
     submission_out,
+    uploads_out,
 )
 from app.submissions.service import Shown
-from app.teams import service as teams
 
 MAX_WAIT = 30
 pages = APIRouter()
@@ -118,6 +119,15 @@ def upload_api(
     """Upload a prediction zip for a track: 202 once it is stored and queued for scoring."""
     submission = _upload(request, session, competition, track, user, file, description)
     return _view(session, submission, user, shown={})  # just stored: nothing scored yet
+
+
+@api.get("/competitions/{slug}/tracks/{track}/uploads", response_model=UploadsOut)
+def uploads_api(
+    session: SessionDep, competition: CompetitionDep, track: TrackDep, user: ApiUser
+) -> UploadsOut:
+    """Whether an upload to the track would be taken now, and if not why: ask before sending
+    a zip (`mia-arena submit` does)."""
+    return uploads_out(service.uploads_now(session, competition, user, utcnow()))
 
 
 @api.get("/submissions/{submission_id}", response_model=SubmissionOut)
@@ -217,16 +227,14 @@ def _submit_context(
 ) -> dict[str, Any]:
     """The upload form's: what the participant may still upload, or why they may not."""
     context: dict[str, Any] = {"competition": competition, "track": track, "user": user}
-    try:
-        service.require_participant(session, competition, user)
-        phase = service.open_phase(session, competition, utcnow())
-        team = teams.team_of(session, user)
-        context["phase"] = phase
-        now = utcnow()
-        context["allowance"] = left = service.allowance(session, phase, user, team, now)
-        context["resets_in"] = service.duration(int((left.resets_at - now).total_seconds()))
-    except DomainError as exc:
-        context["refused"] = exc.message
+    now = utcnow()
+    uploads = service.uploads_now(session, competition, user, now)
+    if uploads.phase is None or uploads.allowance is None:
+        context["refused"] = uploads.refusal
+    else:  # a limit reached still shows the form, its button off, and when the count resets
+        context["phase"], context["allowance"] = uploads.phase, uploads.allowance
+        wait = int((uploads.allowance.resets_at - now).total_seconds())
+        context["resets_in"] = service.duration(wait)
     return context
 
 

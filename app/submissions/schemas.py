@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.score import Score
-from app.models.submission import Submission, SubmissionStatus
+from app.models.submission import Submission
 from app.scoring.definition import Definition
+
+if TYPE_CHECKING:
+    from app.submissions.service import Uploads
+
+
+class ShownStatus(StrEnum):
+    """What its owner is told of a submission: where scoring is, or that it is disqualified."""
+
+    QUEUED = "queued"
+    SCORING = "scoring"
+    SCORED = "scored"
+    FAILED = "failed"
+    DISQUALIFIED = "disqualified"
+
+
+STATUS = (
+    "`queued`, `scoring`, then `scored` or `failed` as it is scored; `disqualified` once the "
+    "organizers disqualify it, whatever its scoring did: it is never ranked, `disqualified` "
+    "says why, and `scores` still shows what it scored. A client waiting for the outcome stops "
+    "at `scored`, `failed` or `disqualified`."
+)
 
 
 class SplitScores(BaseModel):
@@ -56,7 +79,7 @@ class SubmissionOut(BaseModel):
     id: int
     competition: str
     track: str
-    status: SubmissionStatus
+    status: ShownStatus = Field(description=STATUS)
     error: str | None = Field(description="why it failed, when it did")
     description: str
     created_at: datetime
@@ -67,6 +90,43 @@ class SubmissionOut(BaseModel):
     url: str = Field(description="the submission's page")
     pinned: bool = Field(False, description="chosen by its owner to represent them")
     disqualified: str | None = Field(None, description="why organizers keep it off leaderboards")
+
+
+class UploadsOut(BaseModel):
+    """Whether the caller may upload to the track now, and why not: what an upload would be
+    told, asked before sending one (the zip itself is checked only when it is sent)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "open": False,
+                    "reason": "Final phase: uploads are closed; your latest Development "
+                    "submission is ranked",
+                    "phase": None,
+                    "max_bytes": None,
+                    "remaining_today": None,
+                    "remaining_total": None,
+                    "resets_at": None,
+                    "retry_after": None,
+                }
+            ]
+        }
+    )
+
+    open: bool = Field(description="an upload sent now would be taken")
+    reason: str | None = Field(
+        description="why not, to show as it is: not registered, no phase taking uploads (and "
+        "which submission is ranked meanwhile), or a limit reached"
+    )
+    phase: str | None = Field(description="the phase taking uploads now")
+    max_bytes: int | None = Field(description="the largest zip the phase takes")
+    remaining_today: int | None = Field(description="uploads left today, UTC")
+    remaining_total: int | None = Field(description="uploads left in the phase")
+    resets_at: datetime | None = Field(description="when the daily count starts again")
+    retry_after: int | None = Field(
+        description="seconds until uploads are taken again, when a limit is why not"
+    )
 
 
 class SubmissionList(BaseModel):
@@ -86,6 +146,13 @@ def split_scores(rows: list[tuple[str, Score]], definition: Definition) -> Split
     return SplitScores(ranking_score=sum(ranking) / len(ranking), scenarios=scenarios)
 
 
+def shown_status(submission: Submission) -> ShownStatus:
+    """`disqualified` over the stored status, which stays as scoring left it."""
+    if submission.disqualified is not None:
+        return ShownStatus.DISQUALIFIED
+    return ShownStatus(submission.status.value)
+
+
 def submission_out(
     submission: Submission,
     *,
@@ -101,7 +168,7 @@ def submission_out(
         id=submission.id,
         competition=competition,
         track=track,
-        status=submission.status,
+        status=shown_status(submission),
         error=submission.error,
         description=submission.description,
         created_at=submission.created_at,
@@ -122,3 +189,18 @@ def metric_columns(definition: Definition) -> list[tuple[str, str]]:
         for key, threshold in zip(definition.tpr_keys, definition.fpr_thresholds, strict=True)
     ]
     return [*tprs, ("AUC", "AUC"), ("MIA", "MIA"), ("accuracy", "Accuracy")]
+
+
+def uploads_out(uploads: Uploads) -> UploadsOut:
+    """The API's view of whether uploads are taken now."""
+    phase, left = uploads.phase, uploads.allowance
+    return UploadsOut(
+        open=uploads.refusal is None,
+        reason=uploads.refusal,
+        phase=phase.name if phase else None,
+        max_bytes=phase.max_bytes if phase else None,
+        remaining_today=left.remaining_today if left else None,
+        remaining_total=max(0, left.total - left.used_total) if left else None,
+        resets_at=left.resets_at if left else None,
+        retry_after=uploads.retry_after,
+    )

@@ -16,7 +16,7 @@ from app.core.db import committing, row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
 from app.leaderboard import service as leaderboards
 from app.models.competition import Competition
-from app.models.phase import Phase
+from app.models.phase import LeaderboardPolicy, Phase
 from app.models.registration import Registration, RegistrationStatus
 from app.models.scenario import Scenario
 from app.models.score import Score
@@ -83,7 +83,8 @@ def is_open(phase: Phase, now: datetime) -> bool:
 
 
 def open_phase(session: Session, competition: Competition, now: datetime) -> Phase:
-    """The phase taking uploads now, or Forbidden saying when the next one opens."""
+    """The phase taking uploads now, or Forbidden saying why none does: the running phase's
+    own rule (MICO's Final: which submission is ranked), or when the next one opens."""
     phases = session.scalars(
         select(Phase).where(Phase.competition_id == competition.id).order_by(Phase.id)
     ).all()
@@ -93,12 +94,42 @@ def open_phase(session: Session, competition: Competition, now: datetime) -> Pha
     upcoming = sorted(
         p.starts_at for p in phases if p.accepts_uploads and p.starts_at and p.starts_at > now
     )
-    when = (
-        f"the next opens at {upcoming[0]:%Y-%m-%d %H:%M} UTC"
-        if upcoming
-        else ("no phase is scheduled to open")
+    when = f"the next opens at {upcoming[0]:%Y-%m-%d %H:%M} UTC" if upcoming else ""
+    running = [p for p in phases if _running(p, now)]
+    if running:  # started and not ended, but taking no uploads
+        closed = f"{_phase_label(running[-1])}: uploads are closed"
+        ranked = _ranked(session, competition, running[-1])
+        raise Forbidden("; ".join(part for part in (closed, ranked, when) if part))
+    raise Forbidden(
+        f"{competition.title} takes no submissions now; {when or 'no phase is scheduled to open'}"
     )
-    raise Forbidden(f"{competition.title} takes no submissions now; {when}")
+
+
+def _running(phase: Phase, now: datetime) -> bool:
+    started = phase.starts_at is not None and phase.starts_at <= now
+    return started and (phase.ends_at is None or now < phase.ends_at)
+
+
+def _phase_label(phase: Phase) -> str:
+    """`Final phase` (a name that says `phase` already is kept as it is)."""
+    return phase.name if phase.name.lower().endswith("phase") else f"{phase.name} phase"
+
+
+def _ranked(session: Session, competition: Competition, phase: Phase) -> str:
+    """Which submission ranks a participant on the running phase's splits, by the policy of
+    the phase whose submissions those splits rank (MICO's Final: Development's)."""
+    if not phase.scored_splits:
+        return ""
+    ranking = leaderboards.ranking_phase(session, competition, phase.scored_splits[0])
+    if ranking is None or ranking.id == phase.id:
+        return ""
+    which = "best-scoring" if ranking.leaderboard_policy is LeaderboardPolicy.BEST else "latest"
+    if ranking.allow_pinning:
+        return (
+            f"the {ranking.name} submission you chose is ranked (your {which} one where you "
+            "chose none)"
+        )
+    return f"your {which} {ranking.name} submission is ranked"
 
 
 def allowance(
@@ -143,6 +174,32 @@ def _limits(session: Session, phase: Phase, user: User) -> tuple[int, int]:
         phase.max_per_day if per_day is None else per_day,
         phase.max_total if in_all is None else in_all,
     )
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """Whether a user may upload now: the phase taking uploads and what is left, or why not."""
+
+    phase: Phase | None  # None when no phase takes their uploads now
+    allowance: Allowance | None
+    refusal: str | None  # why not, a sentence to show as it is
+    retry_after: int | None = None  # seconds, when a limit is why
+
+
+def uploads_now(session: Session, competition: Competition, user: User, now: datetime) -> Uploads:
+    """What `submit` would say of an upload now, before one is sent: registration, the phase,
+    then the limits (the zip itself is checked only when it comes)."""
+    try:
+        require_participant(session, competition, user)
+        phase = open_phase(session, competition, now)
+    except Forbidden as exc:
+        return Uploads(None, None, exc.message)
+    left = allowance(session, phase, user, team_of(session, user), now)
+    try:
+        _within_limits(left, phase, now)
+    except TooMany as exc:
+        return Uploads(phase, left, exc.message, int(exc.headers["Retry-After"]))
+    return Uploads(phase, left, None)
 
 
 def submit(

@@ -3,6 +3,7 @@ operation says what it does, every error it may answer, and the main ones show e
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -73,9 +74,33 @@ def test_the_main_operations_show_examples(openapi: dict[str, Any]) -> None:
     assert truth["requestBody"]["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
 
 
-def test_docs_page_is_served(bare: TestClient) -> None:
-    page = bare.get("/docs")
-    assert page.status_code == 200 and "/openapi.json" in page.text
+def _references(html: str) -> list[str]:
+    """Every address a page loads: src, href and Swagger UI's `url:`."""
+    return re.findall(r"""(?:src|href|spec-url)=["']([^"']+)["']|url: *'([^']+)'""", html)
+
+
+@pytest.mark.parametrize(
+    ("page", "kinds"),
+    [
+        ("/docs", {"text/javascript", "text/css", "image/png", "application/json"}),
+        ("/redoc", {"text/javascript", "image/png", "application/json"}),
+    ],
+)
+def test_the_docs_load_nothing_from_elsewhere(bare: TestClient, page: str, kinds: set[str]) -> None:
+    answer = bare.get(page)
+    assert answer.status_code == 200
+    found = [a or b for a, b in _references(answer.text)]
+    assert "/openapi.json" in found
+    served = set()
+    for url in found:
+        assert url.startswith("/") and not url.startswith("//"), f"{page} loads {url}"
+        asset = bare.get(url)
+        assert asset.status_code == 200, url
+        served.add(asset.headers["content-type"].split(";")[0])
+        if url.endswith(".js"):
+            assert len(asset.content) > 100_000  # the bundle itself, not a stub
+    assert served == kinds
+    assert "googleapis" not in answer.text and "cdn." not in answer.text
 
 
 @pytest.mark.parametrize(

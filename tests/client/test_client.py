@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -47,7 +48,20 @@ from tests.fixtures.services import free_port, wait_for
 
 CLI = str(Path(sys.executable).with_name("mia-arena"))
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but tab and newline
-COMPETITIONS = ("mico", "small", "daily", "broken")
+COMPETITIONS = ("mico", "small", "daily", "broken", "final")
+
+
+class Recorded:
+    """The app, keeping the method and path of every HTTP request it is sent."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.requests: list[tuple[str, str]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.requests.append((scope["method"], scope["path"]))
+        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -56,6 +70,15 @@ class Server:
     engine: Engine
     database_url: str
     demo: Path
+    recorded: Recorded
+
+    def organizer(self, email: str, slug: str) -> dict[str, str]:
+        """A new organizer of one competition; their API headers."""
+        with committing(Session(self.engine)) as session:
+            user = auth.create_user(session, email, PASSWORD, role=Role.ORGANIZER)
+            competition = registrations.competition_by_slug(session, slug)
+            registrations.add_organizer(session, competition, user)
+            return {"Authorization": f"Bearer {auth.create_token(session, user)[1]}"}
 
     def account(self, email: str, *, register: bool = True) -> str:
         """A new participant (registered to every competition unless told not to); a token."""
@@ -82,8 +105,8 @@ class Server:
 
 
 def _seed(engine: Engine, truth: Path) -> None:
-    """MICO four times: as it is, with a 100 KB size limit, one upload a day, and without
-    the labels of one scenario's final split (every upload fails)."""
+    """MICO five times: as it is, with a 100 KB size limit, one upload a day, without the
+    labels of one scenario's final split (every upload fails), and one to open Final on."""
     with committing(Session(engine)) as session:
         for slug in COMPETITIONS:
             import_mico(session, truth, slug=slug)
@@ -116,15 +139,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo: Path) -> Iterator[Ser
     _seed(engine, demo / "truth")
     settings = Settings(database_url=database_url, redis_url=None, leaderboard_cache_seconds=0)
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, sessions(engine)), host="127.0.0.1", port=port, log_level="warning"
-    )
+    recorded = Recorded(create_app(settings, sessions(engine)))
+    config = uvicorn.Config(recorded, host="127.0.0.1", port=port, log_level="warning")
     web = uvicorn.Server(config)
     thread = threading.Thread(target=web.run, daemon=True)
     thread.start()
     wait_for(lambda: web.started, 30, "the server listening")
     try:
-        yield Server(f"http://127.0.0.1:{port}", engine, database_url, demo)
+        yield Server(f"http://127.0.0.1:{port}", engine, database_url, demo, recorded)
     finally:
         web.should_exit = True
         thread.join(timeout=30)
@@ -454,3 +476,64 @@ def test_on_a_terminal_the_upload_shows_a_bar_and_the_wait_a_spinner(
     assert "uploading cifar10-random.zip" in text and "100%" in text  # the bar, filled
     assert "\r\x1b[K" in text  # the spinner's line, cleared before the table
     assert "cifar10, dev split" in text and "submission page: " in text
+
+
+def test_a_disqualified_submission_is_listed_as_disqualified_with_the_reason(
+    server: Server, tmp_path: Path
+) -> None:
+    token = server.account("dq@example.org")
+    ids = []
+    for attack in ("strong", "weak"):
+        zip_path = server.demo / "submissions" / f"cifar10-{attack}.zip"
+        sent = run(tmp_path, "submit", zip_path, "--track", "cifar10", **_env(server, token))
+        assert sent.returncode == 0, sent.stderr
+        ids.append(int(re.findall(r"submission (\d+) stored", sent.stdout)[0]))
+    cheat, fair = ids
+    organizer = server.organizer("dq-org@example.org", "mico")
+    answer = httpx.post(
+        f"{server.url}/api/v1/admin/competitions/mico/submissions/{cheat}/disqualify",
+        json={"reason": "trained on the labels"},
+        headers=organizer,
+    )
+    assert answer.status_code == 200, answer.text
+
+    listed = run(tmp_path, "submissions", "--track", "cifar10", **_env(server, token))
+    assert listed.returncode == 0, listed.stderr
+    _plain(listed)
+    rows = {int(line.split()[0]): line for line in listed.stdout.splitlines()[1:3]}
+    assert re.search(r" UTC  disqualified  ", rows[cheat]), rows[cheat]
+    assert re.search(r" UTC  scored  ", rows[fair]) and "disqualified" not in rows[fair]
+    assert f"submission {cheat} is disqualified: trained on the labels" in listed.stdout
+
+
+def test_during_the_final_phase_submit_says_so_and_sends_nothing(
+    server: Server, tmp_path: Path
+) -> None:
+    token = server.account("late@example.org")
+    organizer = server.organizer("final-org@example.org", "final")
+    admin = f"{server.url}/api/v1/admin/competitions/final"
+    phases = httpx.get(f"{admin}/phases", headers=organizer).json()
+    (final,) = [p["id"] for p in phases if p["name"] == "Final"]
+    opened = httpx.post(f"{admin}/phases/{final}/open", headers=organizer)
+    assert opened.status_code == 200, opened.text
+
+    seen = len(server.recorded.requests)
+    result = run(
+        tmp_path,
+        "submit",
+        server.demo / "submissions" / "cifar10-strong.zip",
+        "--track",
+        "cifar10",
+        "--competition",
+        "final",
+        **_env(server, token),
+    )
+    assert result.returncode == 1
+    assert (
+        "error: Final phase: uploads are closed; your latest Development submission is ranked"
+        " (nothing was sent)" in result.stderr
+    )
+    assert "no phase is scheduled" not in result.stderr and "uploading" not in result.stderr
+    asked = server.recorded.requests[seen:]
+    assert asked == [("GET", "/api/v1/competitions/final/tracks/cifar10/uploads")]
+    assert server.count("late@example.org") == 0
