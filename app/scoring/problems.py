@@ -34,10 +34,11 @@ class Problem:
 
 
 class InvalidInput(Exception):
-    """Raised with every problem found, never just the first."""
+    """Raised with every problem found, never just the first, and what was ignored meanwhile."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
         self.problems = problems
+        self.warnings = warnings or []
         super().__init__("\n".join(str(p) for p in problems))
 
 
