@@ -22,6 +22,7 @@ from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep, committing
 from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
+from app.core.flash import flash
 from app.core.openapi import problems
 from app.core.templating import templates
 from app.models.base import utcnow
@@ -36,10 +37,11 @@ from app.submissions.pipeline import DONE, zip_bytes
 from app.submissions.schemas import (
     SubmissionList,
     SubmissionOut,
+    UploadOut,
     metric_columns,
     submission_out,
 )
-from app.submissions.service import Shown
+from app.submissions.service import Accepted, Shown
 from app.teams import service as teams
 
 MAX_WAIT = 30
@@ -83,9 +85,9 @@ def _upload(
     user: User,
     file: UploadFile,
     description: str,
-) -> Submission:
+) -> Accepted:
     """Validate and store the upload, and send it to be scored once committed."""
-    submission = service.submit(
+    accepted = service.accept(
         session,
         competition,
         track,
@@ -95,14 +97,14 @@ def _upload(
         description=description,
         now=utcnow(),
     )
-    jobs.after_commit(session, partial(request.app.state.dispatcher.send, submission.id))
-    return submission
+    jobs.after_commit(session, partial(request.app.state.dispatcher.send, accepted.submission.id))
+    return accepted
 
 
 @api.post(
     "/competitions/{slug}/tracks/{track}/submissions",
     status_code=202,
-    response_model=SubmissionOut,
+    response_model=UploadOut,
     responses=UPLOAD_ERRORS,
 )
 def upload_api(
@@ -113,10 +115,12 @@ def upload_api(
     user: ApiUser,
     file: UploadFile,
     description: Description = "",
-) -> SubmissionOut:
-    """Upload a prediction zip for a track: 202 once it is stored and queued for scoring."""
-    submission = _upload(request, session, competition, track, user, file, description)
-    return _view(session, submission, user, shown={})  # just stored: nothing scored yet
+) -> UploadOut:
+    """Upload a prediction zip for a track: 202 once it is stored and queued for scoring, with
+    what the reader ignored in it (`warnings`)."""
+    accepted = _upload(request, session, competition, track, user, file, description)
+    view = _view(session, accepted.submission, user, shown={})  # just stored: nothing scored yet
+    return UploadOut(**view.model_dump(), warnings=accepted.warnings)
 
 
 @api.get("/submissions/{submission_id}", response_model=SubmissionOut)
@@ -261,10 +265,11 @@ def upload_page(
     """The form's upload: JSON for the page's script, a redirect or the form again otherwise."""
     wants_json = "application/json" in request.headers.get("accept", "")
     try:
-        submission = _upload(request, session, competition, track, user, file, description)
+        accepted = _upload(request, session, competition, track, user, file, description)
     except DomainError as exc:
+        warnings = exc.warnings if isinstance(exc, service.InvalidZip) else []
         if wants_json:
-            body = {"detail": exc.message, "errors": exc.errors or []}
+            body = {"detail": exc.message, "errors": exc.errors or [], "warnings": warnings}
             return JSONResponse(body, exc.status_code, headers=exc.headers)
         return _submit_page(
             request,
@@ -275,12 +280,22 @@ def upload_page(
             exc.status_code,
             error=exc.message,
             problems=exc.errors or [],
+            warnings=warnings,
             description=description,
         )
-    url = f"/submissions/{submission.id}"
-    if wants_json:
-        return JSONResponse({"id": submission.id, "url": url}, 202)
+    url = f"/submissions/{accepted.submission.id}"
+    if wants_json:  # the page's script shows the warnings before it goes there
+        answer = {"id": accepted.submission.id, "url": url, "warnings": accepted.warnings}
+        return JSONResponse(answer, 202)
+    if accepted.warnings:
+        flash(request, _ignored(accepted.warnings))
     return RedirectResponse(url, status_code=303)
+
+
+def _ignored(warnings: list[str]) -> str:
+    """One notice of what the reader ignored: the first three, then how many more."""
+    more = f"; and {len(warnings) - 3} more" if len(warnings) > 3 else ""
+    return f"Stored and queued. Ignored in the zip: {'; '.join(warnings[:3])}{more}"
 
 
 @pages.get("/competitions/{slug}/tracks/{track}/submissions")
