@@ -122,6 +122,23 @@ def test_an_upload_says_what_was_ignored_and_scores_as_without_it(arena: Arena) 
     assert scored[0] == scored[1] and scored[0]["dev"]["ranking_score"] > 0
 
 
+def test_a_phase_scoring_dev_alone_ignores_a_partial_final_split(arena: Arena) -> None:
+    """Checked at upload for dev only, a zip with half its final split is scored on dev, as
+    the upload said (final ignored), not failed by the scorer for the split it ignored."""
+    _, headers = arena.participant("ada@example.org")
+    _development(arena, scored_splits=["dev"])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(arena.zip("cifar10-strong"))) as source:
+        with zipfile.ZipFile(out, "w") as target:
+            for name in source.namelist():
+                if "/final/model_17" not in name:
+                    target.writestr(name, source.read(name))
+    answer = arena.upload(headers, out.getvalue())
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["warnings"] == ["final/ is not scored: ignored (120 files)"]
+    assert arena.score_sent() == ["scored"]
+
+
 def test_sizes_over_the_limit_are_413(arena: Arena) -> None:
     _, headers = arena.participant("ada@example.org")
     _development(arena, max_bytes=100_000)
