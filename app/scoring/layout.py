@@ -31,6 +31,11 @@ _DATA_SUFFIXES = frozenset(
     ".feather .arrow .h5 .hdf5 .xls .xlsx .ods .bin".split()
 )
 _DATA_WORDS = ("pred", "solution", "score", "member", "label", "result", "model", "submission")
+# Documents, code and pictures hold no predictions whatever their name (model.py, roc_scores.png).
+_DOCUMENT_SUFFIXES = frozenset(
+    ".md .rst .pdf .html .png .jpg .jpeg .gif .svg .py .ipynb .sh .yaml .yml .toml .cfg .ini "
+    ".log".split()
+)
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9 _.+-]*")
 
 
@@ -94,13 +99,15 @@ def place(path: str, definition: Definition, filename: str) -> Placed | Stray | 
 def harmless(name: str) -> bool:
     """True for a file name no one would take for predictions: README, notes.txt, LICENSE.
 
-    Refused instead: data suffixes (`.csv`, `.npy`, `.json`...), names that speak of
-    predictions, models or scores, and names out of the plain ASCII set (escapes, no name).
+    Refused instead: data suffixes (`.csv`, `.npy`, `.json`...), names out of the plain ASCII
+    set (escapes, no name), and names that speak of predictions, models or scores unless they
+    are documents, code or pictures (`model.py`, `roc_scores.png`).
     """
     lower = name.lower()
-    if not _PLAIN_NAME.fullmatch(name) or any(word in lower for word in _DATA_WORDS):
+    suffix = PurePosixPath(lower).suffix
+    if not _PLAIN_NAME.fullmatch(name) or suffix in _DATA_SUFFIXES:
         return False
-    return PurePosixPath(lower).suffix not in _DATA_SUFFIXES
+    return suffix in _DOCUMENT_SUFFIXES or not any(word in lower for word in _DATA_WORDS)
 
 
 @dataclass

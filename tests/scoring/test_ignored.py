@@ -63,6 +63,13 @@ IGNORED: dict[str, tuple[Files, list[str]]] = {
             f"{DEV_100}.gitkeep: is not a prediction file: ignored",
         ],
     ),
+    "code-and-plots-named-for-models": (
+        {"attack/model.py": b"import torch", "roc_scores.png": b"\x89PNG"},
+        [
+            "attack/model.py: is not a prediction file: ignored",
+            "roc_scores.png: is not a prediction file: ignored",
+        ],
+    ),
     "model-999": (
         {"cifar10/cifar10_hi/dev/model_999/prediction.csv": line()},
         [
