@@ -112,7 +112,8 @@ def harmless(name: str) -> bool:
 
 @dataclass
 class Layout:
-    """The files of a tree keyed by model, and every problem with where they sit."""
+    """The files of a tree keyed by model, every problem with where they sit, and what was
+    ignored (a tolerant layout's warnings)."""
 
     files: dict[Key, str]
     tracks: tuple[Track, ...]
@@ -172,13 +173,19 @@ def collect(
         problems += _gaps(files, t, definition, required_splits, bases.get(t.name, ""), seen)
     if not tolerant:
         return Layout(files, chosen, problems + outside)
+    return Layout(files, chosen, problems, _ignored(outside, unscored, definition))
+
+
+def _ignored(
+    outside: list[Problem], unscored: Counter[str], definition: Definition
+) -> list[Problem]:
+    """Warnings for models outside their split, then one per unscored split with its count."""
     warnings = [Problem(p.path, f"{p.message}: ignored") for p in outside]
-    warnings += [
+    return warnings + [
         Problem("", f"{split}/ is not scored: ignored ({n} file{'s' if n != 1 else ''})")
         for split in definition.split_names
         if (n := unscored[split])
     ]
-    return Layout(files, chosen, problems, warnings)
 
 
 def exact_layout(
