@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 from app.scoring.archive import read_zip_file
 from app.scoring.definition import MICO, Definition
 from app.scoring.demo import write_demo_data
-from app.scoring.problems import InvalidInput
+from app.scoring.problems import InvalidInput, headed
 from app.scoring.readers import Predictions, read_submission, read_truth, submission_limits
 from app.scoring.scorer import ScoringError, SplitScore, codalab_lines, score_split
 
@@ -50,6 +50,8 @@ def _fail(title: str, exc: InvalidInput) -> NoReturn:
     click.echo(f"{title}: {n} problem{'s' if n != 1 else ''}", err=True)
     for problem in exc.problems:
         click.echo(f"  {problem}", err=True)
+    for text in headed("warnings", exc.warnings):
+        click.echo(text, err=True)
     sys.exit(1)
 
 
@@ -102,6 +104,8 @@ def validate(zip_path: Path, track: str | None, definition_path: Path | None) ->
         f"{zip_path}: valid {predictions.track} submission, {predictions.files} "
         f"prediction files, splits {', '.join(predictions.splits)}"
     )
+    for text in headed("warnings", predictions.warnings):  # still valid: exit 0
+        click.echo(text)
 
 
 _SERVER = click.option(
@@ -177,9 +181,13 @@ def _valid_bytes(zip_path: Path, definition: Definition, track: str) -> bytes:
     limits = submission_limits(definition)
     try:
         data = read_zip_file(zip_path, limits)
-        read_submission(data, definition=definition, track=track, name=zip_path.name, limits=limits)
+        read = read_submission(
+            data, definition=definition, track=track, name=zip_path.name, limits=limits
+        )
     except InvalidInput as exc:
         _fail(f"{zip_path} is not a valid submission (nothing was sent)", exc)
+    for text in headed("warnings", read.warnings):
+        click.echo(text, err=True)
     return data
 
 

@@ -171,3 +171,41 @@ def test_a_huge_file_is_refused_without_being_read(tmp_path: Path) -> None:
     result = run("validate", huge)
     assert result.returncode == 1
     assert "huge.zip: is 5120.0 MB, over the limit of 2.0 MB" in result.stderr
+
+
+def test_validate_prints_warnings_apart_and_exits_0(demo: Path, tmp_path: Path) -> None:
+    """What is ignored (train/, a README) is listed under "warnings"; the zip stays valid."""
+    noted = tmp_path / "noted.zip"
+    with (
+        zipfile.ZipFile(demo / "submissions/cifar10-weak.zip") as src,
+        zipfile.ZipFile(noted, "w") as dst,
+    ):
+        for item in src.infolist():
+            dst.writestr(item, src.read(item))
+        dst.writestr("README.md", "# LiRA, 16 shadow models")
+        dst.writestr("cifar10/cifar10_hi/train/model_0/prediction.csv", "0.5\n" * 200)
+    result = run("validate", noted, "--track", "cifar10")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{noted}: valid cifar10 submission, 300 prediction files, splits dev, final",
+        "warnings (2):",
+        "  README.md: is not a prediction file: ignored",
+        "  train/ is not scored: ignored (1 file)",
+    ]
+
+
+def test_a_refused_zip_lists_its_warnings_after_its_problems(demo: Path, tmp_path: Path) -> None:
+    """Problems first (exit 1), then what was ignored, under its own heading."""
+    bad = tmp_path / "bad.zip"
+    with (
+        zipfile.ZipFile(demo / "submissions/cifar10-weak.zip") as src,
+        zipfile.ZipFile(bad, "w") as dst,
+    ):
+        for item in src.infolist()[1:]:
+            dst.writestr(item, src.read(item))
+        dst.writestr("notes.txt", "lr=0.1")
+    result = run("validate", bad, "--track", "cifar10")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"{bad} is not a valid submission: 1 problem"
+    assert lines[2:] == ["warnings (1):", "  notes.txt: is not a prediction file: ignored"]

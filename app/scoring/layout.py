@@ -3,6 +3,11 @@
 Accepted around that layout: any enclosing folders shared by every file (`zipfile.write` with a
 full path, a folder zipped whole), no track folder at all (the scenario folders zipped
 directly), `test/` for `final/`, and the file name in any letter case.
+
+A tolerant layout (a submission's) also does without what the official program never reads,
+and warns: the files of splits it is not asked for (say `train/`), models outside their
+split's ids, and files no one would take for predictions (README, notes.txt). Those files are
+counted, never read.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from app.scoring.definition import Definition, Track
@@ -18,6 +24,19 @@ from app.scoring.problems import Problem
 
 _MODEL = re.compile(r"model_(0|[1-9][0-9]{0,8})")  # as the official tree names them
 _LIST = 8  # missing models listed by name before "..."
+# A file that may hold values (by its suffix or its name) is never ignored: it may be the
+# predictions under another name, and scoring without it would be a guess.
+_DATA_SUFFIXES = frozenset(
+    ".csv .tsv .psv .dat .data .out .npy .npz .json .jsonl .pkl .pickle .pt .pth .parquet "
+    ".feather .arrow .h5 .hdf5 .xls .xlsx .ods .bin".split()
+)
+_DATA_WORDS = ("pred", "solution", "score", "member", "label", "result", "model", "submission")
+# Documents, code and pictures hold no predictions whatever their name (model.py, roc_scores.png).
+_DOCUMENT_SUFFIXES = frozenset(
+    ".md .rst .pdf .html .png .jpg .jpeg .gif .svg .py .ipynb .sh .yaml .yml .toml .cfg .ini "
+    ".log".split()
+)
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9 _.+-]*")
 
 
 class Key(NamedTuple):
@@ -37,12 +56,23 @@ class Placed(NamedTuple):
     base: str  # everything above the scenario folder, with its trailing `/`
 
 
-def place(path: str, definition: Definition, filename: str) -> Placed | Problem:
-    """Recognise one file's place in the layout, or say what is wrong with it."""
+class Stray(NamedTuple):
+    """A file that is no prediction file and cannot be taken for one (README, notes.txt)."""
+
+    path: str
+
+
+def place(path: str, definition: Definition, filename: str) -> Placed | Stray | Problem:
+    """Recognise one file's place in the layout, or say what is wrong with it.
+
+    The model id is not checked against its split here: `collect` does, once the track is known.
+    """
     parts = path.rsplit("/", 4)
     if parts[-1].lower() != filename.lower() or len(parts) < 4:
         layout = f"{{track}}/{{scenario}}/{{split}}/model_<id>/{filename}"
         if parts[-1].lower() != filename.lower():
+            if harmless(parts[-1]):
+                return Stray(path)
             return Problem(path, f"unexpected file; expected only {layout} files")
         return Problem(path, f"is not inside a scenario, split and model folder ({layout})")
     scenario, split_name, model_dir = parts[-4], parts[-3], parts[-2]
@@ -62,22 +92,33 @@ def place(path: str, definition: Definition, filename: str) -> Placed | Problem:
         return Problem(
             folder, f"'{scenario}' is not a scenario of {definition.slug}; expected one of {known}"
         )
-    model_id = int(match.group(1))
-    if not split.first <= model_id <= split.last:
-        return Problem(
-            path, f"model_{model_id} is not a model of the {split.name} split ({split.describe()})"
-        )
     base = parts[0] + "/" if len(parts) == 5 else ""
-    return Placed(Key(scenario, split.name, model_id), track, path, base)
+    return Placed(Key(scenario, split.name, int(match.group(1))), track, path, base)
+
+
+def harmless(name: str) -> bool:
+    """True for a file name no one would take for predictions: README, notes.txt, LICENSE.
+
+    Refused instead: data suffixes (`.csv`, `.npy`, `.json`...), names out of the plain ASCII
+    set (escapes, no name), and names that speak of predictions, models or scores unless they
+    are documents, code or pictures (`model.py`, `roc_scores.png`).
+    """
+    lower = name.lower()
+    suffix = PurePosixPath(lower).suffix
+    if not _PLAIN_NAME.fullmatch(name) or suffix in _DATA_SUFFIXES:
+        return False
+    return suffix in _DOCUMENT_SUFFIXES or not any(word in lower for word in _DATA_WORDS)
 
 
 @dataclass
 class Layout:
-    """The files of a tree keyed by model, and every problem with where they sit."""
+    """The files of a tree keyed by model, every problem with where they sit, and what was
+    ignored (a tolerant layout's warnings)."""
 
     files: dict[Key, str]
     tracks: tuple[Track, ...]
     problems: list[Problem]
+    warnings: list[Problem] = field(default_factory=list)  # what was ignored, and where
 
 
 def collect(
@@ -88,15 +129,33 @@ def collect(
     track: str | None,
     single_track: bool,
     required_splits: tuple[str, ...],
+    tolerant: bool = False,
 ) -> Layout:
-    """Check a set of placed files for one shared base, one track, duplicates and gaps."""
+    """Check a set of placed files for one shared base, one track, duplicates and gaps.
+
+    Tolerant, the files of splits not required and of models outside their split are left
+    out with a warning; otherwise every split present is read and an unknown model is a problem.
+    """
     placed = list(placed)
     problems = _mixed_bases(placed, name) + _misplaced_tracks(placed, definition)
     chosen, wrong = _choose_tracks(placed, definition, name, track, single_track)
     problems += wrong
     files: dict[Key, str] = {}
+    unscored: Counter[str] = Counter()
+    outside: list[Problem] = []
+    seen: set[str] = set()  # scenarios with any file, ignored ones too
     for p in placed:
         if p.track not in chosen:
+            continue
+        seen.add(p.key.scenario)
+        if tolerant and p.key.split not in required_splits:
+            unscored[p.key.split] += 1
+            continue
+        split = definition.split(p.key.split)
+        if p.key.model_id not in split.model_ids:
+            where = p.path if not tolerant else p.path.rsplit("/", 1)[0] + "/"
+            fault = f"model_{p.key.model_id} is not a model of the {split.name} split"
+            outside.append(Problem(where, f"{fault} ({split.describe()})"))
             continue
         if p.key in files:
             problems.append(
@@ -111,8 +170,22 @@ def collect(
         files[p.key] = p.path
     bases = {p.track.name: p.base for p in placed}
     for t in chosen:
-        problems += _gaps(files, t, definition, required_splits, bases.get(t.name, ""))
-    return Layout(files, chosen, problems)
+        problems += _gaps(files, t, definition, required_splits, bases.get(t.name, ""), seen)
+    if not tolerant:
+        return Layout(files, chosen, problems + outside)
+    return Layout(files, chosen, problems, _ignored(outside, unscored, definition))
+
+
+def _ignored(
+    outside: list[Problem], unscored: Counter[str], definition: Definition
+) -> list[Problem]:
+    """Warnings for models outside their split, then one per unscored split with its count."""
+    warnings = [Problem(p.path, f"{p.message}: ignored") for p in outside]
+    return warnings + [
+        Problem("", f"{split}/ is not scored: ignored ({n} file{'s' if n != 1 else ''})")
+        for split in definition.split_names
+        if (n := unscored[split])
+    ]
 
 
 def exact_layout(
@@ -157,16 +230,30 @@ def lay_out(
     track: str | None,
     single_track: bool,
     required_splits: tuple[str, ...],
+    tolerant: bool = False,
 ) -> Layout:
-    """Place every file, then check the whole for gaps, strays and duplicates."""
+    """Place every file, then check the whole for gaps, strays and duplicates.
+
+    Tolerant (a submission), files that are no prediction files are ignored with a warning, as
+    are unrequired splits and unknown models (see `collect`); otherwise they are problems.
+    """
     placed: list[Placed] = []
     misplaced: Counter[Problem] = Counter()
+    strays: list[Problem] = []
     for path in paths:
         spot = place(path, definition, filename)
-        if isinstance(spot, Problem):
+        if isinstance(spot, Stray):
+            strays.append(Problem(path, "is not a prediction file: ignored"))
+        elif isinstance(spot, Problem):
             misplaced[spot] += 1
         else:
             placed.append(spot)
+    if strays and not tolerant:
+        expected = f"{{track}}/{{scenario}}/{{split}}/model_<id>/{filename}"
+        misplaced.update(
+            Problem(p.path, f"unexpected file; expected only {expected} files") for p in strays
+        )
+        strays = []
     layout = collect(
         placed,
         definition,
@@ -174,12 +261,14 @@ def lay_out(
         track=track,
         single_track=single_track,
         required_splits=required_splits,
+        tolerant=tolerant,
     )
     # A wrongly named scenario or split folder is one problem, not one per file inside it.
     layout.problems[:0] = [
         Problem(p.path, f"{p.message} (applies to {n} files)") if n > 1 else p
         for p, n in misplaced.items()
     ]
+    layout.warnings[:0] = strays
     return layout
 
 
@@ -263,6 +352,7 @@ def _gaps(
     definition: Definition,
     required_splits: tuple[str, ...],
     base: str,
+    seen: set[str],
 ) -> list[Problem]:
     """Missing scenarios, splits and models of a track, one problem per scenario or split."""
     present: dict[tuple[str, str], set[int]] = defaultdict(set)
@@ -276,7 +366,7 @@ def _gaps(
     ]
     problems = []
     for scenario in track.scenarios:
-        if not any((scenario, s.name) in present for s in splits):
+        if scenario not in seen:
             wanted = " and ".join(s.name for s in splits)
             problems.append(
                 Problem(f"{base}{scenario}/", f"scenario missing (expected its {wanted} files)")

@@ -26,6 +26,7 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _NUMERIC_BYTES = b"0123456789.eE+-, \t\n\r"
 _SHOW = 3  # values described one by one before "and N more"
+_SEPARATORS = ((";", "';'"), ("\t", "tabs"), (" ", "spaces"))
 
 
 @dataclass(frozen=True)
@@ -124,16 +125,22 @@ def parse_file(
     text, why = _decode(content)
     if text is None:
         return None, [why or "cannot be read"]
-    lines = _lines(text)
-    tokens = [token.strip() for line in lines for token in line.split(",")]
+    rows = [[token.strip() for token in line.split(",")] for line in _lines(text)]
+    tokens = [token for row in rows for token in row]
     if not tokens:
         return None, [f"is empty; expected {count} values"]
+    separator = _separator(tokens)
+    if separator:
+        return None, [f"separates values with {separator}: use commas, or one value a line"]
+    written = _pandas_hint(rows, count)
+    if written:
+        return None, [written]
     if len(tokens) > 2 * count:  # not worth describing value by value
         return None, [f"{len(tokens)} values, expected {count}"]
     problems = []
-    if len(lines) > 1 and any("," in line for line in lines):
+    if len(rows) > 1 and any(len(row) > 1 for row in rows):
         problems.append(
-            f"has {len(lines)} lines of comma-separated values; write all {count} values on "
+            f"has {len(rows)} lines of comma-separated values; write all {count} values on "
             "one line, or one value per line"
         )
     if len(tokens) != count:
@@ -159,6 +166,66 @@ def parse_file(
         if faults:
             problems.append(_describe(faults))
     return (None, problems) if problems else (values, [])
+
+
+def _separator(tokens: list[str]) -> str | None:
+    """How the values are separated when not by commas (`';'`, tabs, spaces), or None."""
+    for separator, said in _SEPARATORS:
+        for token in tokens:
+            parts = [p for p in token.split(separator) if p.strip()]
+            if len(parts) > 1 and all(_to_float(p.strip()) is not None for p in parts):
+                return said
+    return None
+
+
+def _pandas_hint(rows: list[list[str]], count: int) -> str | None:
+    """What to change when a file looks written by pandas' `to_csv` with its header or index.
+
+    Pandas writes a header line (`,0` or `prediction`, or column names 0, 1, ... above one
+    row) and a first column of row numbers unless told `header=False, index=False`.
+    """
+    first, body = rows[0], rows[1:]
+    if not body:  # one row with its index in front: `0,v1,...,v200`
+        if first[0] == "0" and len(first) == count + 1:
+            return (
+                f"looks like a pandas index (a first value 0 before the {count} values): "
+                "write it with to_csv(path, index=False)"
+            )
+        return None
+    if not all(_to_float(t) is not None for row in body for t in row):
+        return None
+    numbered = first == [str(i) for i in range(len(first))]
+    header = (
+        first[0] == ""
+        or (all(_to_float(t) is None for t in first) and not first[0].startswith("#"))
+        or (numbered and sum(map(len, body)) == count)
+    )
+    if not header:
+        body = rows
+    column = [row[0] for row in body]
+    index = (header and first[0] == "") or (
+        len(body) > 1
+        and all(len(row) == 2 for row in body)
+        and column in ([str(i) for i in range(len(body))], [str(i + 1) for i in range(len(body))])
+    )
+    line = ",".join(first)
+    line = line if len(line) <= 20 else line[:20] + "..."
+    if header and index:
+        return (
+            f"looks like a pandas header and index (first line '{line}'): write it with "
+            "to_csv(path, header=False, index=False)"
+        )
+    if header:
+        return (
+            f"looks like a pandas header (first line '{line}'): "
+            "write it with to_csv(path, header=False)"
+        )
+    if index:
+        return (
+            f"looks like a pandas index (a first column of row numbers {', '.join(column[:3])}, "
+            "...): write it with to_csv(path, index=False)"
+        )
+    return None
 
 
 def _to_float(token: str) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 MAX_PATH = 200  # characters of a path or name shown back; a hostile zip may hold 60,000
@@ -34,10 +35,11 @@ class Problem:
 
 
 class InvalidInput(Exception):
-    """Raised with every problem found, never just the first."""
+    """Raised with every problem found, never just the first, and what was ignored meanwhile."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
         self.problems = problems
+        self.warnings = warnings or []
         super().__init__("\n".join(str(p) for p in problems))
 
 
@@ -61,3 +63,10 @@ def summarise(problems: list[Problem], name: str) -> list[Problem]:
     if len(out) > MAX_PROBLEMS:
         out = out[:MAX_PROBLEMS] + [Problem(name, f"... and {len(out) - MAX_PROBLEMS} more")]
     return out
+
+
+def headed(heading: str, items: Sequence[Problem]) -> list[str]:
+    """Lines to print: `heading (N):` then each item indented; nothing when there are none."""
+    if not items:
+        return []
+    return [f"{heading} ({len(items)}):", *(f"  {item}" for item in items)]

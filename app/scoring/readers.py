@@ -33,6 +33,7 @@ class Predictions:
     track: str
     values: SplitArrays
     files: int
+    warnings: tuple[Problem, ...] = ()  # what was ignored: unscored splits, README files...
 
     @property
     def splits(self) -> list[str]:
@@ -66,15 +67,17 @@ def read_submission(
 ) -> Predictions:
     """Validate a prediction zip; raise InvalidInput with every problem found.
 
-    `splits` are the splits that must be there (default: the definition's required splits, as
-    the server requires); any other split present must be complete too.
+    `splits` are the splits that must be there and are read (default: the definition's
+    required splits, as the server requires). What the official program never reads is
+    ignored with a warning: other splits (`train/`), models outside their split's ids, and
+    files no one would take for predictions (README, notes.txt), counted and never inflated.
     """
     limits = limits or submission_limits(definition)
     reader, problems = ZipReader.open(data, name, limits)
     if reader is None:
         raise InvalidInput(problems)
     paths, read = _zip_members(reader, problems)
-    values, tracks, more = _read_tree(
+    values, tracks, more, warnings = _read_tree(
         paths,
         read,
         definition,
@@ -87,10 +90,12 @@ def read_submission(
             definition.split(s).name
             for s in (definition.required_splits if splits is None else splits)
         ),
+        tolerant=True,
     )
-    _raise_if(problems + more, name)
+    warnings = summarise(warnings, name)
+    _raise_if(problems + more, name, warnings)
     files = sum(v.size for v in values.values()) // definition.points_per_model
-    return Predictions(track=tracks[0], values=values, files=files)
+    return Predictions(track=tracks[0], values=values, files=files, warnings=tuple(warnings))
 
 
 def submission_limits(definition: Definition) -> Limits:
@@ -121,7 +126,7 @@ def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
             raise InvalidInput(problems)
         # The organizers' data tree also holds model.pt, seeds...: only solution files count.
         paths, read = _zip_members(reader, problems, only=solution)
-    labels, tracks, more = _read_tree(
+    labels, tracks, more, _ = _read_tree(
         paths,
         read,
         definition,
@@ -157,7 +162,7 @@ def read_track_truth(
     if reader is None:
         raise InvalidInput(problems)
     paths, read = _zip_members(reader, problems, only=definition.solution_file.lower())
-    labels, tracks, more = _read_tree(
+    labels, tracks, more, _ = _read_tree(
         paths,
         read,
         definition,
@@ -226,8 +231,12 @@ def _read_tree(
     track: str | None,
     single_track: bool,
     required_splits: tuple[str, ...],
-) -> tuple[SplitArrays, tuple[str, ...], list[Problem]]:
-    """Place, check and parse the files of a tree: arrays, track names, problems."""
+    tolerant: bool = False,
+) -> tuple[SplitArrays, tuple[str, ...], list[Problem], list[Problem]]:
+    """Place, check and parse the files of a tree: arrays, track names, problems, warnings.
+
+    Only the files the layout keeps are ever read; ignored ones are counted (`lay_out`).
+    """
     layout = None
     if single_track:
         layout = exact_layout(
@@ -242,6 +251,7 @@ def _read_tree(
             track=track,
             single_track=single_track,
             required_splits=required_splits,
+            tolerant=tolerant,
         )
     problems = list(layout.problems)
     keys = sorted(layout.files)
@@ -259,8 +269,9 @@ def _read_tree(
     if values is None:
         values = _parse_each(loaded, layout.files, count, rule, problems)
     if problems:
-        return {}, (), problems
-    return _by_split(keys, values, count), tuple(t.name for t in layout.tracks), []
+        return {}, (), problems, layout.warnings
+    arrays = _by_split(keys, values, count)
+    return arrays, tuple(t.name for t in layout.tracks), [], layout.warnings
 
 
 def _parse_each(
@@ -304,7 +315,7 @@ def _one_class_splits(labels: SplitArrays) -> list[Problem]:
     ]
 
 
-def _raise_if(problems: list[Problem], name: str) -> None:
+def _raise_if(problems: list[Problem], name: str, warnings: list[Problem] | None = None) -> None:
     """Raise InvalidInput with the problems, summarised for a person to read."""
     if problems:
-        raise InvalidInput(summarise(problems, name))
+        raise InvalidInput(summarise(problems, name), warnings)

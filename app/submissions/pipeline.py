@@ -84,7 +84,9 @@ def score_submission(factory: SessionFactory, submission_id: int, attempts: int 
     try:
         started = perf_counter()
         definition = job.definition
-        predictions = read_submission(job.zip_bytes, definition=definition, track=job.track)
+        predictions = read_submission(
+            job.zip_bytes, definition=definition, track=job.track, splits=tuple(job.splits)
+        )  # the splits the upload was checked for: any other is ignored, as it was then
         results = [score_split(predictions, job.truth, definition, s) for s in job.splits]
     except (InvalidInput, ScoringError) as exc:
         return _fail(

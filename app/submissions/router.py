@@ -22,6 +22,7 @@ from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep, committing
 from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
+from app.core.flash import flash
 from app.core.forms import refused
 from app.core.openapi import problems
 from app.core.templating import templates
@@ -37,12 +38,13 @@ from app.submissions.pipeline import DONE, zip_bytes
 from app.submissions.schemas import (
     SubmissionList,
     SubmissionOut,
+    UploadOut,
     UploadsOut,
     metric_columns,
     submission_out,
     uploads_out,
 )
-from app.submissions.service import Shown
+from app.submissions.service import Accepted, Shown
 
 MAX_WAIT = 30
 pages = APIRouter()
@@ -85,9 +87,9 @@ def _upload(
     user: User,
     file: UploadFile,
     description: str,
-) -> Submission:
+) -> Accepted:
     """Validate and store the upload, and send it to be scored once committed."""
-    submission = service.submit(
+    accepted = service.accept(
         session,
         competition,
         track,
@@ -97,14 +99,14 @@ def _upload(
         description=description,
         now=utcnow(),
     )
-    jobs.after_commit(session, partial(request.app.state.dispatcher.send, submission.id))
-    return submission
+    jobs.after_commit(session, partial(request.app.state.dispatcher.send, accepted.submission.id))
+    return accepted
 
 
 @api.post(
     "/competitions/{slug}/tracks/{track}/submissions",
     status_code=202,
-    response_model=SubmissionOut,
+    response_model=UploadOut,
     responses=UPLOAD_ERRORS,
 )
 def upload_api(
@@ -115,10 +117,12 @@ def upload_api(
     user: ApiUser,
     file: UploadFile,
     description: Description = "",
-) -> SubmissionOut:
-    """Upload a prediction zip for a track: 202 once it is stored and queued for scoring."""
-    submission = _upload(request, session, competition, track, user, file, description)
-    return _view(session, submission, user, shown={})  # just stored: nothing scored yet
+) -> UploadOut:
+    """Upload a prediction zip for a track: 202 once it is stored and queued for scoring, with
+    what the reader ignored in it (`warnings`)."""
+    accepted = _upload(request, session, competition, track, user, file, description)
+    view = _view(session, accepted.submission, user, shown={})  # just stored: nothing scored yet
+    return UploadOut(**view.model_dump(), warnings=accepted.warnings)
 
 
 @api.get("/competitions/{slug}/tracks/{track}/uploads", response_model=UploadsOut)
@@ -263,11 +267,12 @@ def upload_page(
     """The form's upload: JSON for the page's script, a redirect or the form again otherwise."""
     wants_json = "application/json" in request.headers.get("accept", "")
     try:
-        submission = _upload(request, session, competition, track, user, file, description)
+        accepted = _upload(request, session, competition, track, user, file, description)
     except DomainError as exc:
         session.rollback()  # the refused upload leaves nothing, not even the count's lock
+        warnings = exc.warnings if isinstance(exc, service.InvalidZip) else []
         if wants_json:
-            body = {"detail": exc.message, "errors": exc.errors or []}
+            body = {"detail": exc.message, "errors": exc.errors or [], "warnings": warnings}
             return JSONResponse(body, exc.status_code, headers=exc.headers)
         context = _submit_context(session, competition, track, user)
         return refused(
@@ -276,13 +281,23 @@ def upload_page(
             "submissions/submit.html",
             exc,
             problems=exc.errors or [],
+            warnings=warnings,
             description=description,
             **context,
         )
-    url = f"/submissions/{submission.id}"
-    if wants_json:
-        return JSONResponse({"id": submission.id, "url": url}, 202)
+    url = f"/submissions/{accepted.submission.id}"
+    if wants_json:  # the page's script shows the warnings before it goes there
+        answer = {"id": accepted.submission.id, "url": url, "warnings": accepted.warnings}
+        return JSONResponse(answer, 202)
+    if accepted.warnings:
+        flash(request, _ignored(accepted.warnings))
     return RedirectResponse(url, status_code=303)
+
+
+def _ignored(warnings: list[str]) -> str:
+    """One notice of what the reader ignored: the first three, then how many more."""
+    more = f"; and {len(warnings) - 3} more" if len(warnings) > 3 else ""
+    return f"Stored and queued. Ignored in the zip: {'; '.join(warnings[:3])}{more}"
 
 
 @pages.get("/competitions/{slug}/tracks/{track}/submissions")

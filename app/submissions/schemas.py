@@ -129,6 +129,17 @@ class UploadsOut(BaseModel):
     )
 
 
+class UploadOut(SubmissionOut):
+    """A submission just uploaded, with what the reader ignored in its zip."""
+
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what was ignored, said at upload only: a train/ split, a README, a model "
+        "outside its split",
+        examples=[["train/ is not scored: ignored (300 files)"]],
+    )
+
+
 class SubmissionList(BaseModel):
     """A page of the caller's (or their team's) submissions, newest first."""
 

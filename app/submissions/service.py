@@ -202,6 +202,22 @@ def uploads_now(session: Session, competition: Competition, user: User, now: dat
     return Uploads(phase, left, None)
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A stored upload, and what the reader ignored in its zip (said at upload only)."""
+
+    submission: Submission
+    warnings: list[str]
+
+
+class InvalidZip(Invalid):
+    """A refused zip: every problem in `errors`, and what was ignored in `warnings`."""
+
+    def __init__(self, message: str, *, errors: list[str], warnings: list[str]) -> None:
+        super().__init__(message, errors=errors)
+        self.warnings = warnings
+
+
 def submit(
     session: Session,
     competition: Competition,
@@ -214,6 +230,23 @@ def submit(
     now: datetime,
 ) -> Submission:
     """Validate and store an upload (queued); every refusal leaves nothing stored or counted."""
+    return accept(
+        session, competition, track, user, data, filename=filename, description=description, now=now
+    ).submission
+
+
+def accept(
+    session: Session,
+    competition: Competition,
+    track: Track,
+    user: User,
+    data: bytes,
+    *,
+    filename: str,
+    description: str,
+    now: datetime,
+) -> Accepted:
+    """`submit`, also giving what the reader ignored in the zip (a train/ split, a README)."""
     registration = require_participant(session, competition, user)
     phase = open_phase(session, competition, now)
     description = _description(description)
@@ -221,7 +254,7 @@ def submit(
         raise TooLarge(
             f"the zip is {_mb(len(data))}; {phase.name} takes at most {_mb(phase.max_bytes)}"
         )
-    _validate(data, competition, track, filename, phase)
+    warnings = _validate(data, competition, track, filename, phase)
     team = _lock_owner(session, registration, user)
     _within_limits(allowance(session, phase, user, team, now), phase, now)
     submission = Submission(
@@ -238,7 +271,7 @@ def submit(
     )
     session.add(submission)
     session.flush()
-    return submission
+    return Accepted(submission, warnings)
 
 
 def _description(text: str) -> str:
@@ -256,10 +289,10 @@ def _mb(size: int) -> str:
 
 def _validate(
     data: bytes, competition: Competition, track: Track, filename: str, phase: Phase
-) -> None:
-    """InvalidInput becomes a 422 listing every problem the reader found."""
+) -> list[str]:
+    """What the reader ignored; InvalidInput becomes a 422 listing every problem it found."""
     try:
-        read_submission(
+        predictions = read_submission(
             data,
             definition=definition_of(competition),
             track=track.name,
@@ -268,11 +301,13 @@ def _validate(
         )
     except InvalidInput as exc:
         count = len(exc.problems)
-        raise Invalid(
+        raise InvalidZip(
             f"this zip is not a valid {track.name} submission: {count} problem"
             f"{'s' if count != 1 else ''} found; nothing was stored or counted",
             errors=[str(p) for p in exc.problems],
+            warnings=[str(w) for w in exc.warnings],
         ) from None
+    return [str(w) for w in predictions.warnings]
 
 
 def _lock_owner(session: Session, registration: Registration, user: User) -> Team | None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from tests.fixtures.browser import PASSWORD
 from tests.fixtures.live import ORGANIZER, screenshot
-from tests.submissions.test_upload import _broken
+from tests.submissions.test_upload import _broken, _noted
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -90,6 +90,37 @@ def test_an_invalid_zip_is_refused_with_its_problems_listed(
     screenshot(page, "submit-problems")
     page.reload()
     assert "30 of 30" in page.inner_text("#allowance")  # a refused zip is not counted
+
+
+def test_what_was_ignored_is_shown_apart_then_the_submission_is_one_click_away(
+    new_page: NewPage, demo: Path, tmp_path: Path
+) -> None:
+    strong = (demo / "submissions" / "cifar10-strong.zip").read_bytes()
+    (tmp_path / "refused.zip").write_bytes(_noted(strong, drop_first=True))
+    (tmp_path / "noted.zip").write_bytes(_noted(strong))
+    page = new_page()
+    _sign_up(page, "cat")
+    page.goto("/competitions/mico/tracks/cifar10/submit")
+    page.set_input_files("#file", str(tmp_path / "refused.zip"))
+    page.click("#send")
+    page.wait_for_selector("#problems:not([hidden])")
+    assert page.locator("#warnings").is_visible()
+    assert page.locator("#warning-list li").all_inner_texts() == [
+        "README.md: is not a prediction file: ignored",
+        "train/ is not scored: ignored (1 file)",
+    ]
+    assert page.locator("#warning-summary.warning").count() == 1
+    assert "README" not in page.inner_text("#problem-list")
+
+    page.set_input_files("#file", str(tmp_path / "noted.zip"))
+    assert not page.locator("#warnings").is_visible()  # a new file, a new answer
+    page.click("#send")
+    page.wait_for_selector("#submission-link")
+    assert page.url.endswith("/submit") and not page.locator("#problems").is_visible()
+    assert "Stored and queued" in page.inner_text("#warning-summary")
+    screenshot(page, "submit-warnings")
+    page.click("#submission-link")
+    page.wait_for_url(re.compile(r".*/submissions/\d+$"))
 
 
 def test_an_organizer_opens_the_final_phase_and_reveals_the_final_leaderboard(

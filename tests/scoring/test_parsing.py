@@ -76,7 +76,7 @@ def test_accepted_forms_give_the_same_values(content: bytes) -> None:
         (b"0.1,0.2,1.5", "value 3 is 1.5, outside [0, 1]"),
         (b"0.1,abc,0.3", "value 2 is 'abc', not a number"),
         (b"0.1,,0.3", "value 2 is empty (two commas in a row?)"),
-        (b"0.1;0.2;0.3", "1 value, expected 3"),
+        (b"0.1;0.2;0.3", "separates values with ';': use commas, or one value a line"),
         (b"1_0,0.2,0.3", "value 1 is '1_0', not a number"),
         (b"", "is empty; expected 3 values"),
         (b"\r\n  \r\n", "is empty; expected 3 values"),

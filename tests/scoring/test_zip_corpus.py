@@ -189,11 +189,13 @@ def test_required_splits_go_by_their_aliases_and_unknown_tracks_are_problems() -
     assert_reported(problems(data, track="cifar100"), "submission.zip: 'cifar100' is not a track")
 
 
-def test_complete_train_split_is_read_too() -> None:
-    """The optional train split, when complete, is read along with dev and final."""
-    got = read_submission(zip_of({**kit(), **kit(("train",))}, zipfile.ZIP_DEFLATED))
+def test_train_split_is_read_when_asked_for() -> None:
+    """The train split, asked for (`mia-arena score --split train`), is read with the others."""
+    data = zip_of({**kit(), **kit(("train",))}, zipfile.ZIP_DEFLATED)
+    got = read_submission(data, splits=("dev", "final", "train"))
     assert_same_as_kit(got, frozenset((s, "train") for s in CIFAR.scenarios))
     assert got.files == 600 and got.values["cifar10_hi", "train"].shape == (100 * 200,)
+    assert got.warnings == ()
 
 
 ARCHIVERS = {"zip": ["zip", "-r", "-q"], "7z": ["7z", "a", "-tzip", "-bd", "-bso0"]}
@@ -233,7 +235,6 @@ def test_archiver_password_is_refused(name: str, tmp_path: Path) -> None:
     assert found[-1].startswith("submission.zip: 295 more files: is encrypted")
 
 
-MODEL_200 = "cifar10/cifar10_lo/final/model_200/prediction.csv"
 TEST_163 = TARGET.replace("/final/", "/test/")
 LAYOUT_FAULTS: dict[str, tuple[Mutation, str]] = {
     "missing-scenario": (
@@ -248,14 +249,6 @@ LAYOUT_FAULTS: dict[str, tuple[Mutation, str]] = {
         dropping("/cifar10_hi/dev/"),
         "cifar10/cifar10_hi/dev/: split missing (model_100 to model_149)",
     ),
-    "incomplete-train": (
-        adding({"cifar10/cifar10_hi/train/model_7/prediction.csv": line()}),
-        "cifar10/cifar10_hi/train/: 99 of 100 models missing",
-    ),
-    "model_200": (
-        adding({MODEL_200: line()}),
-        f"{MODEL_200}: model_200 is not a model of the final split (model_150 to model_199)",
-    ),
     "final-and-test": (
         adding({TEST_163: line()}),
         f"{TEST_163}: is a second file for cifar10_lo final model_163 (the first is {TARGET})",
@@ -264,7 +257,7 @@ LAYOUT_FAULTS: dict[str, tuple[Mutation, str]] = {
         renaming(lambda n: "copy/" + n if "/cifar10_hi/" in n else n),
         "submission.zip: files sit under different folders ('(top level)' and 'copy/')",
     ),
-    "readme": (adding({"README.txt": b"our attack"}), "README.txt: unexpected file"),
+    "csv-beside": (adding({"cifar10/old.csv": line()}), "cifar10/old.csv: unexpected file"),
     "leading-zeros": (
         renaming(lambda n: n.replace("/model_163/", "/model_000163/")),
         "cifar10/cifar10_lo/final/model_000163/prediction.csv: folder 'model_000163' should be "
@@ -274,9 +267,9 @@ LAYOUT_FAULTS: dict[str, tuple[Mutation, str]] = {
         renaming(lambda n: n.replace("/model_163/", "/model_１６３/")),
         "cifar10/cifar10_lo/final/model_１６３/prediction.csv: folder 'model_１６３' should be",
     ),
-    "notes": (
-        adding({"cifar10/cifar10_hi/dev/model_100/notes.txt": b"lr=0.1"}),
-        "cifar10/cifar10_hi/dev/model_100/notes.txt: unexpected file",
+    "decoy-copy": (
+        adding({"cifar10/cifar10_hi/dev/model_100/prediction (1).csv": line()}),
+        "cifar10/cifar10_hi/dev/model_100/prediction (1).csv: unexpected file",
     ),
 }
 CONTENT_FAULTS: dict[str, tuple[bytes, str]] = {
@@ -289,6 +282,43 @@ CONTENT_FAULTS: dict[str, tuple[bytes, str]] = {
     "two-commas": (line(0.5, 0.5, ""), "value 3 is empty (two commas in a row?)"),
     "empty-file": (b"", "is empty; expected 200 values"),
     "utf-16": (line().decode().encode("utf-16"), "is UTF-16 text; save it as UTF-8"),
+    "semicolons": (
+        line().replace(b",", b";"),
+        "separates values with ';': use commas, or one value a line",
+    ),
+    "tabs": (line().replace(b",", b"\t"), "separates values with tabs: use commas"),
+    "spaces": (line().replace(b",", b" "), "separates values with spaces: use commas"),
+    # What pandas' to_csv writes by default, and with only one of header=False, index=False.
+    "pandas-default": (
+        b",0\n" + b"".join(b"%d,0.5\n" % i for i in range(200)),
+        "looks like a pandas header and index (first line ',0'): write it with "
+        "to_csv(path, header=False, index=False)",
+    ),
+    "pandas-named-series": (
+        b",prediction\n" + b"".join(b"%d,0.5\n" % i for i in range(200)),
+        "looks like a pandas header and index (first line ',prediction')",
+    ),
+    "pandas-index-false": (
+        b"0\n" + b"0.5\n" * 200,
+        "looks like a pandas header (first line '0'): write it with to_csv(path, header=False)",
+    ),
+    "pandas-named-index-false": (
+        b"prediction\r\n" + b"0.5\r\n" * 200,
+        "looks like a pandas header (first line 'prediction')",
+    ),
+    "pandas-header-false": (
+        b"".join(b"%d,0.5\n" % i for i in range(200)),
+        "looks like a pandas index (a first column of row numbers 0, 1, 2, ...): write it with "
+        "to_csv(path, index=False)",
+    ),
+    "pandas-one-row": (
+        b"," + ",".join(map(str, range(200))).encode() + b"\n0," + line(),
+        "looks like a pandas header and index (first line ',0,1,2,3,4,5,6,7,8,9...')",
+    ),
+    "pandas-one-row-header-false": (
+        b"0," + line(),
+        "looks like a pandas index (a first value 0 before the 200 values)",
+    ),
 }
 
 
@@ -333,6 +363,25 @@ def test_misnamed_folders_are_one_problem_each() -> None:
     assert len(found) < 10, found
 
 
+def test_one_fault_of_every_file_is_said_five_times_then_counted() -> None:
+    """300 files separated by semicolons: five named, 295 counted, in one list."""
+    found = problems(zip_of(rewriting(lambda c: c.replace(b",", b";"))(kit())))
+    assert len(found) == 6, found
+    assert found[-1] == (
+        "submission.zip: 295 more files: separates values with ';': use commas, or one value a line"
+    )
+
+
+def test_a_valid_file_gets_no_pandas_hint() -> None:
+    """One value a line starting with 0 (200 values) is valid, not taken for a header."""
+    files = {**kit(), TARGET: b"0\n" + b"0.5\n" * 199}
+    found = problems(zip_of({**files, "cifar10/x.csv": b""}))
+    assert found == [
+        "cifar10/x.csv: unexpected file; expected only "
+        "{track}/{scenario}/{split}/model_<id>/prediction.csv files"
+    ]
+
+
 def test_many_values_in_small_files_are_counted_not_parsed() -> None:
     """Thousands of "0," a file (1000:1 deflate) are counted, not read value by value."""
     files = rewriting(lambda _: b"0," * 3000 + b"0")(kit())
@@ -372,12 +421,12 @@ def test_a_track_folder_holding_another_tracks_scenarios_is_refused() -> None:
 
 def test_every_problem_is_reported_at_once() -> None:
     """Three distinct faults give three problems in one answer, not one per upload."""
-    files = {**dropping("lo/final/model_170/")(kit()), TARGET: line(n=199), "README.txt": b""}
+    files = {**dropping("lo/final/model_170/")(kit()), TARGET: line(n=199), "README.csv": b""}
     found = problems(zip_of(files))
     assert len(found) >= 3
     assert_reported(found, "cifar10/cifar10_lo/final/: 1 of 50 models missing: model_170")
     assert_reported(found, f"{TARGET}: 199 values, expected 200")
-    assert_reported(found, "README.txt: unexpected file")
+    assert_reported(found, "README.csv: unexpected file")
 
 
 def bomb(

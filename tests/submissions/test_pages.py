@@ -9,7 +9,7 @@ import httpx2 as httpx
 
 from tests.fixtures.arena import Arena
 from tests.fixtures.browser import csrf, register
-from tests.submissions.test_upload import _broken
+from tests.submissions.test_upload import _broken, _noted
 
 SUBMIT = "/competitions/mico/tracks/cifar10/submit"
 UPLOAD = "/competitions/mico/tracks/cifar10/submissions"
@@ -72,6 +72,41 @@ def test_problems_are_listed_for_the_script_and_for_the_plain_form(arena: Arena)
     assert plain.status_code == 422 and "nothing was stored" in plain.text
     assert re.search(r"<li>cifar10/cifar10_hi/dev/model_100/prediction\.csv: [^<]*199", plain.text)
     assert "<strong>30</strong> of 30" in arena.browser.get(SUBMIT).text
+
+
+def test_warnings_are_shown_apart_from_problems(arena: Arena) -> None:
+    """What the reader ignored comes back as warnings: in the script's JSON (accepted or
+    refused), in the plain form's own list (class "warning", not "error"), and once on the
+    submission's page after the plain form's redirect."""
+    _signed_up(arena)
+    form = arena.browser.get(SUBMIT).text
+    assert '<div id="warnings" hidden>' in form and 'id="warning-list"' in form
+    noted = _noted(arena.zip("cifar10-strong"))
+    scripted = _post(arena, noted, accept="application/json")
+    assert scripted.status_code == 202
+    assert scripted.json()["warnings"][0] == "README.md: is not a prediction file: ignored"
+
+    refused = _noted(arena.zip("cifar10-strong"), drop_first=True)
+    scripted = _post(arena, refused, accept="application/json")
+    assert scripted.status_code == 422
+    assert any("1 of 50 models missing" in e for e in scripted.json()["errors"])
+    assert scripted.json()["warnings"] == [
+        "README.md: is not a prediction file: ignored",
+        "train/ is not scored: ignored (1 file)",
+    ]
+    plain = _post(arena, refused)
+    assert plain.status_code == 422
+    warnings = plain.text.split('<div id="warnings"', 1)[1].split("</div>", 1)[0]
+    assert '<p class="warning" id="warning-summary">Ignored in the zip (2):</p>' in warnings
+    assert "<li>README.md: is not a prediction file: ignored</li>" in warnings
+    problems = plain.text.split('<div id="problems"', 1)[1].split("</div>", 1)[0]
+    assert "1 of 50 models missing" in problems and "README" not in problems
+
+    accepted = _post(arena, noted)
+    assert accepted.status_code == 303
+    page = arena.browser.get(accepted.headers["location"]).text
+    assert "Ignored in the zip: README.md: is not a prediction file: ignored; train/" in page
+    assert "Ignored in the zip" not in arena.browser.get(accepted.headers["location"]).text
 
 
 def test_pages_are_for_the_owner_only(arena: Arena) -> None:

@@ -40,6 +40,17 @@ def _broken(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def _noted(data: bytes, *, drop_first: bool = False) -> bytes:
+    """The zip with a README and one train file added (its first file left out if told)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist()[1 if drop_first else 0 :]:
+            target.writestr(name, source.read(name))
+        target.writestr("README.md", "# LiRA, 16 shadow models")
+        target.writestr("cifar10/cifar10_hi/train/model_0/prediction.csv", "0.5\n" * 200)
+    return out.getvalue()
+
+
 def _count(arena: Arena) -> int:
     return arena.session.scalar(select(func.count()).select_from(Submission)) or 0
 
@@ -89,6 +100,43 @@ def test_an_invalid_zip_gets_every_problem_and_nothing_is_stored(arena: Arena) -
     assert _count(arena) == 0 and arena.sent == []
     assert arena.upload(headers, b"not a zip").status_code == 422
     assert arena.upload(headers, arena.zip("ddp-strong")).status_code == 422  # wrong track
+
+
+def test_an_upload_says_what_was_ignored_and_scores_as_without_it(arena: Arena) -> None:
+    """A README and a train file are ignored: 202 with both named in `warnings`, and the
+    scores are those of the zip without them."""
+    _, headers = arena.participant("ada@example.org")
+    data = arena.zip("cifar10-strong")
+    answer = arena.upload(headers, _noted(data))
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["warnings"] == [
+        "README.md: is not a prediction file: ignored",
+        "train/ is not scored: ignored (1 file)",
+    ]
+    assert arena.upload(headers, data).json()["warnings"] == []
+    assert arena.score_sent() == ["scored", "scored"]
+    scored = [
+        arena.browser.get(f"/api/v1/submissions/{i}", headers=headers).json()["scores"]
+        for i in arena.session.scalars(select(Submission.id).order_by(Submission.id))
+    ]
+    assert scored[0] == scored[1] and scored[0]["dev"]["ranking_score"] > 0
+
+
+def test_a_phase_scoring_dev_alone_ignores_a_partial_final_split(arena: Arena) -> None:
+    """Checked at upload for dev only, a zip with half its final split is scored on dev, as
+    the upload said (final ignored), not failed by the scorer for the split it ignored."""
+    _, headers = arena.participant("ada@example.org")
+    _development(arena, scored_splits=["dev"])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(arena.zip("cifar10-strong"))) as source:
+        with zipfile.ZipFile(out, "w") as target:
+            for name in source.namelist():
+                if "/final/model_17" not in name:
+                    target.writestr(name, source.read(name))
+    answer = arena.upload(headers, out.getvalue())
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["warnings"] == ["final/ is not scored: ignored (120 files)"]
+    assert arena.score_sent() == ["scored"]
 
 
 def test_sizes_over_the_limit_are_413(arena: Arena) -> None:
