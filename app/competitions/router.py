@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
-from app.admin import participants
+from app.admin.participants import service as participants
 from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
 from app.competitions import registrations
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer

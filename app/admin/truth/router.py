@@ -18,14 +18,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from app.admin import truth
-from app.admin.truth_schemas import TruthOut, progress_out, split_out
+from app.admin.dependencies import API_PATH, PAGES_PATH
+from app.admin.truth import service as truth
+from app.admin.truth.schemas import TruthOut, progress_out, split_out
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.competitions.service import definition_of
 from app.core.csrf import verify_csrf
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid, TooLarge
-from app.core.openapi import ORGANIZER_ERRORS, problems
+from app.core.openapi import problems
 from app.core.templating import templates
 from app.models.competition import Competition
 from app.models.track import Track
@@ -33,10 +34,8 @@ from app.models.user import User
 from app.submissions.dependencies import TrackDep
 
 PATH = "/tracks/{track}/truth"
-pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(
-    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
-)
+pages = APIRouter(prefix=PAGES_PATH)
+api = APIRouter(prefix=API_PATH)
 UNBOUNDED = 2**62  # the framework's body limit steps aside: `read_upload` applies its own
 FORM_OVERHEAD = 64 * 1024  # the form's other fields and boundaries
 UPLOAD_ERRORS = {
