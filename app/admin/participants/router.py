@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from app.admin.dependencies import API_PATH, PAGES_PATH
 from app.admin.participants import service
@@ -18,6 +18,7 @@ from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organize
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid
+from app.core.forms import done, refused
 from app.core.openapi import BODY_ERRORS, STATUS_CONFLICT
 from app.core.templating import templates
 from app.models.registration import RegistrationStatus
@@ -87,19 +88,16 @@ def _given(body: ParticipantPatch, name: str, current: int | None) -> int | None
     return value if name in body.model_fields_set else current
 
 
-def _page(
-    request: Request,
+def _context(
     session: SessionDep,
     competition: CompetitionDep,
     user: User,
-    status_code: int = 200,
     *,
     status: str = "",
     search: str = "",
-    **extra: Any,
-) -> Response:
+) -> dict[str, Any]:
     chosen = RegistrationStatus(status) if status in {s.value for s in RegistrationStatus} else None
-    context = {
+    return {
         "competition": competition,
         "user": user,
         "rows": service.participants(session, competition, status=chosen, search=search),
@@ -107,11 +105,7 @@ def _page(
         "filters": {"status": status, "search": search},
         "shown": service.PAGE_ROWS,
         "phases": phases_of(session, competition),
-        **extra,
     }
-    return templates.TemplateResponse(
-        request, "admin/participants.html", context, status_code=status_code
-    )
 
 
 @pages.get("/participants")
@@ -123,7 +117,8 @@ def participants_page(
     status: Annotated[str, Query(max_length=16)] = "",
     search: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    return _page(request, session, competition, user, status=status, search=search)
+    context = _context(session, competition, user, status=status, search=search)
+    return templates.TemplateResponse(request, "admin/participants.html", context)
 
 
 @pages.post("/participants/{user_id}/limits", dependencies=CSRF_CHECKED)
@@ -142,9 +137,23 @@ def limits_page(
         limits = Limits(_number(max_per_day, "per day"), _number(max_total, "in all"))
         service.set_limits(session, competition, user, registration, limits)
     except DomainError as exc:
-        session.rollback()
-        return _page(request, session, competition, user, exc.status_code, error=exc.message)
-    return _back(competition.slug, user_id)
+        return _refused(request, session, competition, user, exc)
+    name = session.get_one(User, user_id).display_name
+    return _back(request, competition.slug, user_id, f"{name}'s limits saved: {_limits(limits)}.")
+
+
+def _limits(limits: Limits) -> str:
+    day = "the phase's" if limits.max_per_day is None else f"{limits.max_per_day}"
+    total = "the phase's" if limits.max_total is None else f"{limits.max_total}"
+    return f"{day} a day, {total} in all"
+
+
+DONE = {
+    "approve": "{name} is approved: they may upload.",
+    "reject": "{name}'s registration is rejected.",
+    "ban": "{name} is banned: their submissions left every leaderboard, and they cannot upload.",
+    "unban": "{name} is unbanned: their submissions are ranked again.",
+}
 
 
 @pages.post("/participants/{user_id}/{action}", dependencies=CSRF_CHECKED)
@@ -165,13 +174,20 @@ def action_page(
             raise Invalid("this participant is not banned")
         service.change_status(session, competition, user, registration, ACTIONS[action])
     except DomainError as exc:
-        session.rollback()
-        return _page(request, session, competition, user, exc.status_code, error=exc.message)
-    return _back(competition.slug, user_id)
+        return _refused(request, session, competition, user, exc)
+    name = session.get_one(User, user_id).display_name
+    return _back(request, competition.slug, user_id, DONE[action].format(name=name))
 
 
-def _back(slug: str, user_id: int) -> Response:
-    return RedirectResponse(f"/competitions/{slug}/admin/participants#user-{user_id}", 303)
+def _refused(
+    request: Request, session: SessionDep, competition: CompetitionDep, user: User, exc: DomainError
+) -> Response:
+    context = _context(session, competition, user)
+    return refused(request, session, "admin/participants.html", exc, **context)
+
+
+def _back(request: Request, slug: str, user_id: int, message: str) -> Response:
+    return done(request, f"/competitions/{slug}/admin/participants#user-{user_id}", message)
 
 
 def _number(text: str, what: str) -> int | None:

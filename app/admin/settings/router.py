@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.admin.dependencies import API_PATH, ORGANIZER_FORM, PAGES_PATH
@@ -16,6 +16,7 @@ from app.admin.settings.service import MAX_PAGE, MAX_TITLE, PAGES, SettingsChang
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.core.forms import done, refused
 from app.core.openapi import BODY_ERRORS, problems
 from app.core.templating import templates
 from app.models.competition import Competition
@@ -62,20 +63,14 @@ def change_settings_api(
     return {**_out(session, competition), "changed": changed}
 
 
-def _page(
-    request: Request,
-    session: SessionDep,
-    competition: Competition,
-    user: User,
-    form: SettingsChange | None = None,
-    status: int = 200,
-    **extra: Any,
-) -> Response:
+def _context(
+    session: SessionDep, competition: Competition, user: User, form: SettingsChange | None = None
+) -> dict[str, Any]:
     """The settings form, holding what was sent when it comes back with an error or a preview."""
     values = form or SettingsChange(
         **{key: getattr(competition, key) for key in ("title", "requires_approval", *PAGES)}
     )
-    context = {
+    return {
         "competition": competition,
         "user": user,
         "form": values,
@@ -84,9 +79,7 @@ def _page(
         "max_title": MAX_TITLE,
         "truth_rows": service.truth_rows(session, competition),
         "registrations": service.registrations_count(session, competition),
-        **extra,
     }
-    return templates.TemplateResponse(request, "admin/settings.html", context, status_code=status)
 
 
 def settings_form(
@@ -120,10 +113,9 @@ SettingsForm = Annotated[SettingsChange, Depends(settings_form)]
 def settings_page(
     request: Request, session: SessionDep, competition: CompetitionDep, user: Organizer
 ) -> Response:
-    """The form; after a save, which fields changed (only known names are echoed)."""
-    known = {"none", "points_per_model", "requires_approval", "title", *PAGES}
-    saved = [n for n in request.query_params.get("saved", "").split(",") if n in known]
-    return _page(request, session, competition, user, saved=saved)
+    """The form, holding the settings as they are."""
+    context = _context(session, competition, user)
+    return templates.TemplateResponse(request, "admin/settings.html", context)
 
 
 @pages.post("/settings", dependencies=ORGANIZER_FORM)
@@ -138,21 +130,17 @@ def save_settings_page(
     try:
         changed = service.change_settings(session, competition, user, form)
     except DomainError as exc:
-        session.rollback()
-        return _page(
-            request,
-            session,
-            competition,
-            user,
-            form,
-            exc.status_code,
-            error=exc.message,
-            errors=exc.errors or [],
-        )
-    saved = ",".join(changed) or "none"
-    return RedirectResponse(
-        f"/competitions/{competition.slug}/admin/settings?saved={saved}", status_code=303
-    )
+        context = _context(session, competition, user, form)
+        return refused(request, session, "admin/settings.html", exc, **context)
+    url = f"/competitions/{competition.slug}/admin/settings"
+    if not changed:
+        return done(request, url, "Nothing had changed.")
+    names = ", ".join(NAMES.get(n, n) for n in changed)
+    return done(request, url, f"Saved: {names}. The competition's page shows it now.")
+
+
+NAMES = {"title": "title", "requires_approval": "approval", "points_per_model": "points per model"}
+NAMES.update({k: f"{v} page" for k, v in PAGES.items()})
 
 
 @pages.post("/settings/preview", dependencies=ORGANIZER_FORM)
@@ -165,13 +153,10 @@ def preview_page(
 ) -> Response:
     """The form as sent, unsaved, with each page rendered as visitors would see it."""
     found = service.problems(form)
-    return _page(
-        request,
-        session,
-        competition,
-        user,
-        form,
-        preview=service.preview(form),
-        errors=found,
-        error="not saved yet: fix these before saving" if found else None,
-    )
+    context = {
+        **_context(session, competition, user, form),
+        "preview": service.preview(form),
+        "errors": found,
+        "error": "not saved yet: fix these before saving" if found else None,
+    }
+    return templates.TemplateResponse(request, "admin/settings.html", context)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from app.admin.dependencies import API_PATH, ORGANIZER_FORM, PAGES_PATH
 from app.admin.tracks import service
@@ -16,6 +16,7 @@ from app.admin.tracks.service import MAX_SCENARIOS, TrackView
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.core.forms import done, refused
 from app.core.openapi import BODY_ERRORS, problems
 from app.core.templating import templates
 from app.models.competition import Competition
@@ -115,16 +116,9 @@ def _apply(
         service.add_scenarios(session, competition, user, track, body.add_scenarios)
 
 
-def _page(
-    request: Request,
-    session: SessionDep,
-    competition: Competition,
-    user: User,
-    status: int = 200,
-    **extra: Any,
-) -> Response:
+def _context(session: SessionDep, competition: Competition, user: User) -> dict[str, Any]:
     splits, views = service.overview(session, competition)
-    context = {
+    return {
         "competition": competition,
         "user": user,
         "splits": splits,
@@ -132,16 +126,15 @@ def _page(
         "max_scenarios": MAX_SCENARIOS,
         "name_rule": service.NAME_RULE,
         "new": {"name": "", "title": "", "scenarios": ""},
-        **extra,
     }
-    return templates.TemplateResponse(request, "admin/tracks.html", context, status_code=status)
 
 
 @pages.get("/tracks")
 def tracks_page(
     request: Request, session: SessionDep, competition: CompetitionDep, user: Organizer
 ) -> Response:
-    return _page(request, session, competition, user)
+    context = _context(session, competition, user)
+    return templates.TemplateResponse(request, "admin/tracks.html", context)
 
 
 Text = Annotated[str, Form()]
@@ -153,21 +146,19 @@ def _act(
     competition: Competition,
     user: User,
     action: Callable[[], object],
+    notice: str,
     anchor: str = "",
     **form: Any,
 ) -> Response:
-    """Do one change and go back to the page; refused, the page again saying why, with the
-    form as it was sent."""
+    """Do one change and go back to the page saying what was done; refused, the page again
+    saying why, with the form as it was sent."""
     try:
         action()
     except DomainError as exc:
-        session.rollback()
-        return _page(
-            request, session, competition, user, exc.status_code, error=exc.message, **form
-        )
-    return RedirectResponse(
-        f"/competitions/{competition.slug}/admin/tracks{anchor}", status_code=303
-    )
+        session.rollback()  # before the overview below: it must not show what was flushed
+        context = {**_context(session, competition, user), **form}
+        return refused(request, session, "admin/tracks.html", exc, **context)
+    return done(request, f"/competitions/{competition.slug}/admin/tracks{anchor}", notice)
 
 
 @pages.post("/tracks", dependencies=ORGANIZER_FORM)
@@ -189,6 +180,7 @@ def add_track_page(
         lambda: service.add_track(
             session, competition, user, name, title, service.split_names(scenarios)
         ),
+        f"Track {name.strip()} added.",
         f"#track-{name.strip()}",
         new={"name": name, "title": title, "scenarios": scenarios},
     )
@@ -210,6 +202,7 @@ def change_title_page(
         competition,
         user,
         lambda: service.change_title(session, competition, user, track, title),
+        f"Track {track.name} is now titled \u201c{title.strip()}\u201d.",
         f"#track-{track.name}",
     )
 
@@ -229,6 +222,7 @@ def remove_track_page(
         competition,
         user,
         lambda: service.remove_track(session, competition, user, track),
+        f"Track {track.name} and its scenarios are removed.",
     )
 
 
@@ -250,6 +244,7 @@ def add_scenarios_page(
         lambda: service.add_scenarios(
             session, competition, user, track, service.split_names(scenarios)
         ),
+        f"Scenarios added to {track.name}: {', '.join(service.split_names(scenarios))}.",
         f"#track-{track.name}",
     )
 
@@ -271,6 +266,7 @@ def rename_scenario_page(
         competition,
         user,
         lambda: service.rename_scenario(session, competition, user, track, scenario, name),
+        f"Scenario {scenario} of {track.name} is now {name.strip()}.",
         f"#track-{track.name}",
     )
 
@@ -291,5 +287,6 @@ def remove_scenario_page(
         competition,
         user,
         lambda: service.remove_scenario(session, competition, user, track, scenario),
+        f"Scenario {scenario} is removed from {track.name}.",
         f"#track-{track.name}",
     )

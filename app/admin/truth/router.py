@@ -26,6 +26,7 @@ from app.competitions.service import definition_of
 from app.core.csrf import verify_csrf
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid, TooLarge
+from app.core.forms import refused
 from app.core.openapi import problems
 from app.core.templating import templates
 from app.models.competition import Competition
@@ -220,18 +221,16 @@ def replace_api(
     return body
 
 
-def _page(
+def _context(
     request: Request,
     session: SessionDep,
     competition: Competition,
     track: Track,
     user: User,
-    status: int = 200,
-    **extra: Any,
-) -> Response:
+) -> dict[str, Any]:
     definition = definition_of(competition)
     splits = truth.required_splits(session, competition, track)
-    context = {
+    return {
         "competition": competition,
         "track": track,
         "user": user,
@@ -244,9 +243,7 @@ def _page(
         "layout": _layout(competition, track),
         "max_bytes": _max_bytes(request),
         "submissions": truth.submission_count(session, track),
-        **extra,
     }
-    return templates.TemplateResponse(request, "admin/truth.html", context, status_code=status)
 
 
 @pages.get(PATH)
@@ -268,7 +265,8 @@ def truth_page(
             "progress": truth.progress(session, track),
         }
         return templates.TemplateResponse(request, "admin/_truth_progress.html", context)
-    return _page(request, session, competition, track, user, done=done)
+    shown: dict[str, Any] = {**_context(request, session, competition, track, user), "done": done}
+    return templates.TemplateResponse(request, "admin/truth.html", shown)
 
 
 @pages.post(PATH, max_body_size=UNBOUNDED)
@@ -291,20 +289,13 @@ def replace_page(
             )
         changed = _replace(request, session, competition, track, user, upload)
     except DomainError as exc:
-        session.rollback()
+        session.rollback()  # before the page below: it must not show labels only flushed
         if wants_json:
             body = {"detail": exc.message, "errors": exc.errors or []}
             return JSONResponse(body, exc.status_code, headers=exc.headers)
-        problems = exc.errors or []
-        return _page(
-            request,
-            session,
-            competition,
-            track,
-            user,
-            exc.status_code,
-            error=exc.message,
-            problems=problems,
+        context = _context(request, session, competition, track, user)
+        return refused(
+            request, session, "admin/truth.html", exc, problems=exc.errors or [], **context
         )
     notice = "replaced" if changed else "unchanged"
     if wants_json:
