@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -26,7 +26,7 @@ from app.competitions.service import definition_of
 from app.core.csrf import verify_csrf
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid, TooLarge
-from app.core.forms import refused
+from app.core.forms import done, flash, refused
 from app.core.openapi import problems
 from app.core.templating import templates
 from app.models.competition import Competition
@@ -254,10 +254,8 @@ def truth_page(
     track: TrackDep,
     user: Organizer,
     progress_only: Annotated[bool, Query()] = False,
-    done: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
-    """The page (`done` says what the last upload did); `progress_only` is the progress panel
-    alone, for its live refresh."""
+    """The page; `progress_only` is the progress panel alone, for its live refresh."""
     if progress_only:
         context = {
             "competition": competition,
@@ -265,7 +263,7 @@ def truth_page(
             "progress": truth.progress(session, track),
         }
         return templates.TemplateResponse(request, "admin/_truth_progress.html", context)
-    shown: dict[str, Any] = {**_context(request, session, competition, track, user), "done": done}
+    shown = _context(request, session, competition, track, user)
     return templates.TemplateResponse(request, "admin/truth.html", shown)
 
 
@@ -297,7 +295,13 @@ def replace_page(
         return refused(
             request, session, "admin/truth.html", exc, problems=exc.errors or [], **context
         )
-    notice = "replaced" if changed else "unchanged"
-    if wants_json:
-        return JSONResponse({"url": f"{url}?done={notice}", "changed": changed}, 202)
-    return RedirectResponse(f"{url}?done={notice}", status_code=303)
+    notice = (
+        f"The ground truth is replaced; every submission of {track.name} is queued to be "
+        "scored again."
+        if changed
+        else "The zip holds exactly the stored labels: nothing changed, nothing is rescored."
+    )
+    if wants_json:  # the page's script opens `url`, where the notice is shown
+        flash(request, notice)
+        return JSONResponse({"url": url, "changed": changed}, 202)
+    return done(request, url, notice)
