@@ -136,7 +136,9 @@ def change_page(
 def phase_form(form: dict[str, Any]) -> PhaseIn:
     """The form's fields as the API's input, empty text as null; Invalid naming each field
     that is wrong and what it takes."""
-    given = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in form.items()}
+    given = {k: v.strip() if isinstance(v, str) else v for k, v in form.items()}
+    for optional in ("starts_at", "ends_at", "ladder_eta"):  # empty: not set
+        given[optional] = given.get(optional) or None
     try:
         return PhaseIn.model_validate(given)
     except ValidationError as exc:
