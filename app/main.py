@@ -17,13 +17,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match
 
-from app.admin import (
-    downloads_router,
-    participants_router,
-    settings_router,
-    tracks_router,
-    truth_router,
-)
 from app.admin import router as admin_router
 from app.auth import account_router
 from app.auth import router as auth_router
@@ -99,18 +92,8 @@ def create_app(
     app.include_router(submissions_router.api)
     app.include_router(leaderboard_router.pages, include_in_schema=False)
     app.include_router(leaderboard_router.api)
-    app.include_router(admin_router.pages, include_in_schema=False)
+    app.include_router(admin_router.pages, include_in_schema=False)  # the organizers' back office
     app.include_router(admin_router.api)
-    app.include_router(truth_router.pages, include_in_schema=False)
-    app.include_router(truth_router.api)
-    app.include_router(participants_router.pages, include_in_schema=False)
-    app.include_router(participants_router.api)
-    app.include_router(downloads_router.pages, include_in_schema=False)
-    app.include_router(downloads_router.api)
-    app.include_router(settings_router.pages, include_in_schema=False)
-    app.include_router(settings_router.api)
-    app.include_router(tracks_router.pages, include_in_schema=False)
-    app.include_router(tracks_router.api)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _invalid_value)

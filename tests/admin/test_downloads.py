@@ -14,7 +14,7 @@ import zipfile
 import pytest
 from sqlalchemy import select, update
 
-from app.admin.downloads import Representative, manifest, safe_name, stream_zip
+from app.admin.downloads.service import Representative, manifest, safe_name, stream_zip
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.models.phase import Phase

@@ -3,7 +3,9 @@ browser alone; participants and anonymous visitors are refused every admin route
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -237,3 +239,151 @@ def test_the_phase_api_for_organizers_scripts(arena: Arena) -> None:
     assert opened["starts_at"] is not None and opened["ends_at"] is None
     assert arena.browser.post(f"{api}/{final}/explode", headers=organizer).status_code == 422
     assert arena.browser.post(f"{api}/999999/open", headers=organizer).status_code == 404
+
+
+API = "/api/v1/admin/competitions/mico/phases"
+PAGE = "/competitions/mico/admin/phases"
+BOARD = "/api/v1/competitions/mico/tracks/cifar10/leaderboard"
+
+
+def _phases_api(arena: Arena, headers: dict[str, str]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in arena.browser.get(API, headers=headers).json()}
+
+
+def test_every_setting_of_the_phase_api_takes_effect_and_is_read_back(arena: Arena) -> None:
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    development = _phases_api(arena, organizer)["Development"]
+    url = f"{API}/{development['id']}"
+    change = {
+        "starts_at": "2026-01-02T03:04:00",
+        "ends_at": "2030-01-02T03:04:00Z",
+        "accepts_uploads": False,
+        "max_per_day": 3,
+        "max_total": 9,
+        "leaderboard_policy": "best",
+        "allow_pinning": True,
+        "ladder_eta": 0.05,
+    }
+    answer = arena.browser.post(url, json=change, headers=organizer)
+    assert answer.status_code == 200, answer.text
+    shown = _phases_api(arena, organizer)["Development"]
+    assert shown["starts_at"].startswith("2026-01-02T03:04:00")  # no zone: UTC
+    assert shown["ends_at"].startswith("2030-01-02T03:04:00")
+    for key in ("accepts_uploads", "max_per_day", "max_total", "leaderboard_policy"):
+        assert shown[key] == change[key], key
+    assert shown["allow_pinning"] is True and shown["ladder_eta"] == 0.05
+
+    # Left out stays as it is; the switches back off are read back too.
+    off = {"exact_scores": True, "no_end": True, "allow_pinning": False}
+    assert arena.browser.post(url, json=off, headers=organizer).status_code == 200
+    shown = _phases_api(arena, organizer)["Development"]
+    assert shown["ladder_eta"] is None and shown["ends_at"] is None
+    assert shown["allow_pinning"] is False and shown["max_total"] == 9
+    assert arena.browser.post(url, json={"ladder_eta": 0.1}, headers=organizer).status_code == 200
+    assert arena.browser.post(url, json={"ladder_eta": None}, headers=organizer).status_code == 200
+    assert _phases_api(arena, organizer)["Development"]["ladder_eta"] is None
+
+    for wrong in (
+        {"ladder_pace": 0.1},
+        {"max_total": None},
+        {"ladder_eta": 0.1, "exact_scores": True},
+    ):
+        refused = arena.browser.post(url, json=wrong, headers=organizer)
+        assert refused.status_code == 422, wrong
+    assert _phases_api(arena, organizer)["Development"]["max_total"] == 9
+
+
+def _form(arena: Arena, **values: str) -> dict[str, str]:
+    form = {
+        "csrf_token": csrf(arena.browser, PAGE),
+        "starts_at": "2026-01-02 03:04",
+        "ends_at": "",
+        "max_per_day": "30",
+        "max_total": "1000",
+        "leaderboard_policy": "latest",
+        "accepts_uploads": "true",
+        "ladder_eta": "",
+    }
+    form.update(values)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def test_every_setting_of_the_phase_form_takes_effect_and_the_page_shows_it(arena: Arena) -> None:
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    _sign_in(arena, "org@example.org")
+    development = _phase(arena, "Development")
+    form = _form(
+        arena,
+        starts_at="2026-01-02 03:04",
+        ends_at="2030-01-02 03:04",
+        max_per_day="4",
+        max_total="40",
+        leaderboard_policy="best",
+        allow_pinning="true",
+        ladder_eta="0.02",
+    )
+    del form["accepts_uploads"]  # an unticked box is not sent
+    saved = arena.browser.post(f"{PAGE}/{development.id}", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    page = arena.browser.get(saved.headers["location"]).text
+    assert "Development saved" in page and "Ladder step 0.02" in page  # the notice, once
+    section = page[page.index(f'id="phase-{development.id}"') :]
+    section = section[: section.index("</section>")]
+    assert 'name="starts_at" placeholder="not started" value="2026-01-02 03:04"' in section
+    assert 'name="ends_at" placeholder="no end" value="2030-01-02 03:04"' in section
+    assert 'name="max_per_day" min="0" value="4"' in section
+    assert 'name="max_total" min="0" value="40"' in section
+    assert '<option value="best" selected>' in section
+    assert 'name="ladder_eta" placeholder="exact scores" value="0.02"' in section
+    assert re.search(r'name="accepts_uploads" value="true"\s*>', section)  # unticked
+    assert re.search(r'name="allow_pinning" value="true"\s+checked', section)
+    shown = _phases_api(arena, organizer)["Development"]
+    assert (shown["accepts_uploads"], shown["allow_pinning"], shown["ladder_eta"]) == (
+        False,
+        True,
+        0.02,
+    )
+
+    entries = len(arena.session.scalars(select(AuditEntry)).all())
+    again = arena.browser.get(saved.headers["location"]).text
+    assert "Development saved" not in again  # shown once
+    assert len(arena.session.scalars(select(AuditEntry)).all()) == entries  # nothing redone
+
+    # Emptied, the Ladder step is exact scores and the end date is none.
+    form = _form(arena, ladder_eta="", ends_at="")
+    assert arena.browser.post(f"{PAGE}/{development.id}", data=form).status_code == 200
+    shown = _phases_api(arena, organizer)["Development"]
+    assert shown["ladder_eta"] is None and shown["ends_at"] is None
+    assert shown["allow_pinning"] is False  # unticked
+
+    refused = arena.browser.post(f"{PAGE}/{development.id}", data=_form(arena, ladder_eta="big"))
+    assert (
+        refused.status_code == 422 and "Ladder step: &#39;big&#39; is not a number" in refused.text
+    )
+    assert _phases_api(arena, organizer)["Development"]["ladder_eta"] is None
+
+
+def test_a_ladder_turned_on_in_the_page_is_what_participants_see(arena: Arena) -> None:
+    _, ada = arena.participant("ada@example.org")
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    arena.upload(ada, arena.zip("cifar10-medium"))
+    assert arena.score_sent() == ["scored"]
+    exact = arena.browser.get(BOARD, headers=ada).json()["entries"][0]["ranking_score"]
+    assert exact != round(exact, 1)  # a step of 0.1 shows a different number
+
+    _sign_in(arena, "org@example.org")
+    development = _phase(arena, "Development")
+    form = _form(arena, ladder_eta="0.1", allow_pinning="true")
+    assert arena.browser.post(f"{PAGE}/{development.id}", data=form).status_code == 200
+    arena.browser.cookies.clear()
+
+    shown = arena.browser.get(BOARD, headers=ada).json()["entries"][0]
+    assert shown["ranking_score"] == round(round(exact / 0.1) * 0.1, 10)
+    assert shown["scenarios"] == {}  # no per-scenario score gives the exact one away
+    page = arena.browser.get("/competitions/mico/tracks/cifar10/leaderboard").text
+    assert 'id="ladder"' in page
+    organizers = arena.browser.get(BOARD, headers=organizer).json()["entries"][0]
+    assert organizers["ranking_score"] == exact  # organizers keep the exact score
+    submission = arena.browser.get(BOARD, headers=ada).json()["entries"][0]["submission_id"]
+    pinned = arena.browser.post(f"/api/v1/submissions/{submission}/pin", headers=ada)
+    assert pinned.status_code == 200 and pinned.json()["pinned"] is True  # pinning is on

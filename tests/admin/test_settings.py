@@ -43,8 +43,10 @@ class _ActiveContent(HTMLParser):
 
 
 def _active(html: str) -> list[str]:
+    """What could run in the page's <main>, where the Markdown is shown (the site's own
+    script, after it, is not user content)."""
     parser = _ActiveContent()
-    parser.feed(html)
+    parser.feed(html[html.index("<main>") : html.index("</main>")])
     return parser.found
 
 

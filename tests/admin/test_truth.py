@@ -348,9 +348,10 @@ def test_the_page_replaces_the_truth_and_follows_the_rescoring(arena: Arena) -> 
     assert forged.status_code == 403 and arena.sent == []
 
     done = send(truth_zip(arena.demo, change=flipped), confirm="yes")
-    assert done.status_code == 303 and done.headers["location"] == f"{PAGE}?done=replaced"
+    assert done.status_code == 303 and done.headers["location"] == PAGE
     shown = arena.browser.get(done.headers["location"]).text
     assert "The ground truth is replaced" in shown and "rescored 0 of 1" in shown
+    assert "The ground truth is replaced" not in arena.browser.get(PAGE).text  # said once
     assert 'data-waiting="1"' in shown and "progress_only=1" in shown
     no_labels(shown, arena.demo)
     assert arena.sent == [submission]
@@ -363,7 +364,8 @@ def test_the_page_replaces_the_truth_and_follows_the_rescoring(arena: Arena) -> 
         files={"file": ("t.zip", truth_zip(arena.demo), "application/zip")},
         headers={"Accept": "application/json"},
     )
-    assert script.status_code == 202 and script.json()["url"].endswith("?done=replaced")
+    assert script.status_code == 202 and script.json()["url"] == PAGE
+    assert "The ground truth is replaced" in arena.browser.get(PAGE).text  # shown on opening
 
 
 def test_progress_stops_honestly_while_no_worker_scores(arena: Arena) -> None:

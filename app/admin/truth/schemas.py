@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.admin.truth import Progress, SplitTruth
+from app.admin.truth.service import Progress, SplitTruth
 
 _DIGEST = "9f2c5e0d41b7a8c3e6f1d2b4a5c7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
 _SPLIT: dict[str, Any] = {

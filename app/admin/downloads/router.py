@@ -1,30 +1,26 @@
-"""Organizers' downloads (page links and API): one submission's zip, and a track's
-representative submissions on a split as one streamed zip with a manifest."""
+"""Organizers' downloads (page links and API): one submission's zip, a track's representative
+submissions on a split as one streamed zip with a manifest, and the results export."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response, StreamingResponse
-
-from app.admin import downloads
-from app.admin.service import submission_in
+from app.admin.dependencies import API_PATH, PAGES_PATH
+from app.admin.downloads import service as downloads
+from app.admin.downloads.schemas import EXPORT_COLUMNS, Format, Split
+from app.admin.submissions.service import submission_in
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.db import SessionDep
-from app.core.downloads import attachment
-from app.core.openapi import ORGANIZER_ERRORS
+from app.core.downloads import attachment, csv_download, spreadsheet_safe
+from app.core.openapi import with_csv
 from app.models.competition import Competition
 from app.models.track import Track
 from app.models.user import User
 from app.submissions.dependencies import TrackDep
 
-pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(
-    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
-)
-
-Split = Annotated[str, Query(max_length=32, description="the split whose standings choose")]
+pages = APIRouter(prefix=PAGES_PATH)
+api = APIRouter(prefix=API_PATH)
 
 
 @api.get("/submissions/{submission_id}/zip", response_class=Response)
@@ -91,4 +87,42 @@ def _all(
         downloads.stream_zip(request.app.state.session_factory, chosen),
         media_type="application/zip",
         headers=attachment(downloads.safe_name(name)),
+    )
+
+
+@api.get("/tracks/{track}/export", responses=with_csv("every ranked row: JSON, or CSV"))
+def export_api(
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: ApiOrganizer,
+    format: Format = "json",
+) -> Response:
+    """Every ranked row of the track on every split, exact, with provenance (zip SHA-256,
+    scorer version, ground-truth digest, time scored), as JSON or CSV."""
+    return _export(session, competition, track, user, format)
+
+
+@pages.get("/tracks/{track}/export")
+def export_page(
+    session: SessionDep,
+    competition: CompetitionDep,
+    track: TrackDep,
+    user: Organizer,
+    format: Format = "csv",
+) -> Response:
+    return _export(session, competition, track, user, format)
+
+
+def _export(
+    session: SessionDep, competition: Competition, track: Track, user: User, format: str
+) -> Response:
+    rows = downloads.export(session, competition, user, track)
+    name = f"{competition.slug}-{track.name}-results.{format}"
+    if format == "json":
+        return JSONResponse(rows, headers=attachment(name))
+    return csv_download(
+        name,
+        EXPORT_COLUMNS,
+        ([spreadsheet_safe(str(r[c])) for c in EXPORT_COLUMNS] for r in rows),
     )

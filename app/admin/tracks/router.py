@@ -4,141 +4,28 @@ anyone else, a sign-in for anonymous visitors of the page)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import Response
 
-from app.admin import tracks_service as service
-from app.admin.settings_router import ORGANIZER_FORM
-from app.admin.tracks_service import MAX_SCENARIOS, MAX_TITLE, NAME, TrackView
+from app.admin.dependencies import API_PATH, ORGANIZER_FORM, PAGES_PATH
+from app.admin.tracks import service
+from app.admin.tracks.schemas import ScenarioOut, TrackIn, TrackOut, TrackPatch, TruthOut
+from app.admin.tracks.service import MAX_SCENARIOS, TrackView
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.db import SessionDep
 from app.core.errors import DomainError
-from app.core.openapi import BODY_ERRORS, ORGANIZER_ERRORS, problems
+from app.core.forms import done, refused
+from app.core.openapi import BODY_ERRORS, problems
 from app.core.templating import templates
 from app.models.competition import Competition
 from app.models.track import Track
 from app.models.user import User
 from app.submissions.dependencies import TrackDep
 
-pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(
-    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
-)
-# The pattern is documented here and checked by the service, whose refusal says what to do.
-Name = Annotated[
-    str,
-    Field(
-        max_length=200, json_schema_extra={"pattern": f"^{NAME.pattern}$"}, examples=["cifar10_hi"]
-    ),
-]
-
-
-class TruthOut(BaseModel):
-    """Whether a scenario's split has ground truth, and its size: never a label."""
-
-    split: str
-    present: bool
-    models: int | None = None
-    points_per_model: int | None = None
-    updated_at: datetime | None = None
-
-
-class ScenarioOut(BaseModel):
-    """A scenario and its ground truth, split by split."""
-
-    name: str
-    ground_truth: list[TruthOut]
-
-
-class TrackOut(BaseModel):
-    """A track as organizers see it."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "cifar10",
-                    "title": "CIFAR-10",
-                    "submissions": 12,
-                    "scenarios_locked": True,
-                    "removable": False,
-                    "scenarios": [
-                        {
-                            "name": "cifar10_hi",
-                            "ground_truth": [
-                                {
-                                    "split": "dev",
-                                    "present": True,
-                                    "models": 50,
-                                    "points_per_model": 200,
-                                    "updated_at": "2026-11-28T14:34:00Z",
-                                },
-                                {"split": "final", "present": False},
-                            ],
-                        }
-                    ],
-                }
-            ]
-        }
-    )
-
-    name: str
-    title: str
-    submissions: int
-    scenarios_locked: bool = Field(
-        description="true once the track has submissions: scenarios can no longer change"
-    )
-    removable: bool = Field(description="true while it has neither submissions nor ground truth")
-    scenarios: list[ScenarioOut]
-
-
-class TrackIn(BaseModel):
-    """A new track: its name (in zips and URLs, fixed), title and scenario names."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "purchase100",
-                    "title": "Purchase-100",
-                    "scenarios": ["purchase100_lo", "purchase100_hi", "purchase100_inf"],
-                }
-            ]
-        },
-    )
-
-    name: Name
-    title: str = Field("", max_length=MAX_TITLE)
-    scenarios: list[Name] = Field(min_length=1, max_length=MAX_SCENARIOS)
-
-
-class TrackPatch(BaseModel):
-    """Changes to a track; the title always, scenarios only while it has no submissions."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"title": "CIFAR-10 (ResNet-18)"},
-                {"add_scenarios": ["cifar10_mid"], "rename_scenarios": {"cifar10_x": "cifar10_y"}},
-                {"remove_scenarios": ["cifar10_mid"]},
-            ]
-        },
-    )
-
-    title: str | None = Field(None, max_length=MAX_TITLE)
-    add_scenarios: list[Name] = Field([], max_length=MAX_SCENARIOS)
-    rename_scenarios: dict[str, Name] = Field(
-        {}, max_length=MAX_SCENARIOS, description="old name to new name"
-    )
-    remove_scenarios: list[str] = Field(
-        [], max_length=MAX_SCENARIOS, description="only scenarios without ground truth"
-    )
+pages = APIRouter(prefix=PAGES_PATH)
+api = APIRouter(prefix=API_PATH)
 
 
 def _out(view: TrackView) -> TrackOut:
@@ -229,16 +116,9 @@ def _apply(
         service.add_scenarios(session, competition, user, track, body.add_scenarios)
 
 
-def _page(
-    request: Request,
-    session: SessionDep,
-    competition: Competition,
-    user: User,
-    status: int = 200,
-    **extra: Any,
-) -> Response:
+def _context(session: SessionDep, competition: Competition, user: User) -> dict[str, Any]:
     splits, views = service.overview(session, competition)
-    context = {
+    return {
         "competition": competition,
         "user": user,
         "splits": splits,
@@ -246,16 +126,15 @@ def _page(
         "max_scenarios": MAX_SCENARIOS,
         "name_rule": service.NAME_RULE,
         "new": {"name": "", "title": "", "scenarios": ""},
-        **extra,
     }
-    return templates.TemplateResponse(request, "admin/tracks.html", context, status_code=status)
 
 
 @pages.get("/tracks")
 def tracks_page(
     request: Request, session: SessionDep, competition: CompetitionDep, user: Organizer
 ) -> Response:
-    return _page(request, session, competition, user)
+    context = _context(session, competition, user)
+    return templates.TemplateResponse(request, "admin/tracks.html", context)
 
 
 Text = Annotated[str, Form()]
@@ -267,21 +146,19 @@ def _act(
     competition: Competition,
     user: User,
     action: Callable[[], object],
+    notice: str,
     anchor: str = "",
     **form: Any,
 ) -> Response:
-    """Do one change and go back to the page; refused, the page again saying why, with the
-    form as it was sent."""
+    """Do one change and go back to the page saying what was done; refused, the page again
+    saying why, with the form as it was sent."""
     try:
         action()
     except DomainError as exc:
-        session.rollback()
-        return _page(
-            request, session, competition, user, exc.status_code, error=exc.message, **form
-        )
-    return RedirectResponse(
-        f"/competitions/{competition.slug}/admin/tracks{anchor}", status_code=303
-    )
+        session.rollback()  # before the overview below: it must not show what was flushed
+        context = {**_context(session, competition, user), **form}
+        return refused(request, session, "admin/tracks.html", exc, **context)
+    return done(request, f"/competitions/{competition.slug}/admin/tracks{anchor}", notice)
 
 
 @pages.post("/tracks", dependencies=ORGANIZER_FORM)
@@ -303,6 +180,7 @@ def add_track_page(
         lambda: service.add_track(
             session, competition, user, name, title, service.split_names(scenarios)
         ),
+        f"Track {name.strip()} added.",
         f"#track-{name.strip()}",
         new={"name": name, "title": title, "scenarios": scenarios},
     )
@@ -324,6 +202,7 @@ def change_title_page(
         competition,
         user,
         lambda: service.change_title(session, competition, user, track, title),
+        f"Track {track.name} is now titled \u201c{title.strip()}\u201d.",
         f"#track-{track.name}",
     )
 
@@ -343,6 +222,7 @@ def remove_track_page(
         competition,
         user,
         lambda: service.remove_track(session, competition, user, track),
+        f"Track {track.name} and its scenarios are removed.",
     )
 
 
@@ -364,6 +244,7 @@ def add_scenarios_page(
         lambda: service.add_scenarios(
             session, competition, user, track, service.split_names(scenarios)
         ),
+        f"Scenarios added to {track.name}: {', '.join(service.split_names(scenarios))}.",
         f"#track-{track.name}",
     )
 
@@ -385,6 +266,7 @@ def rename_scenario_page(
         competition,
         user,
         lambda: service.rename_scenario(session, competition, user, track, scenario, name),
+        f"Scenario {scenario} of {track.name} is now {name.strip()}.",
         f"#track-{track.name}",
     )
 
@@ -405,5 +287,6 @@ def remove_scenario_page(
         competition,
         user,
         lambda: service.remove_scenario(session, competition, user, track, scenario),
+        f"Scenario {scenario} is removed from {track.name}.",
         f"#track-{track.name}",
     )

@@ -4,29 +4,28 @@ sign-in for anonymous visitors of the page)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import Response
 
-from app.admin import participants as service
-from app.admin.participants import MAX_LIMIT, Limits, ParticipantRow
-from app.admin.service import phases_of
+from app.admin.dependencies import API_PATH, PAGES_PATH
+from app.admin.participants import service
+from app.admin.participants.schemas import ParticipantOut, ParticipantPatch, participant_out
+from app.admin.participants.service import Limits
+from app.admin.phases.service import phases_of
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid
-from app.core.openapi import BODY_ERRORS, ORGANIZER_ERRORS, STATUS_CONFLICT
+from app.core.forms import done, refused
+from app.core.openapi import BODY_ERRORS, STATUS_CONFLICT
 from app.core.templating import templates
 from app.models.registration import RegistrationStatus
 from app.models.user import User
 
-pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(
-    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
-)
+pages = APIRouter(prefix=PAGES_PATH)
+api = APIRouter(prefix=API_PATH)
 
 ACTIONS = {
     "approve": RegistrationStatus.APPROVED,
@@ -37,76 +36,6 @@ ACTIONS = {
 Search = Annotated[
     str | None, Query(max_length=64, description="a piece of the name, email or team name")
 ]
-
-
-class ParticipantOut(BaseModel):
-    """A participant as organizers see them; null limits are the phase's."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "user_id": 7,
-                    "display_name": "ada",
-                    "email": "ada@example.org",
-                    "status": "approved",
-                    "team": "lira-lovers",
-                    "registered_at": "2026-11-28T14:34:00Z",
-                    "terms_accepted_at": "2026-11-28T14:34:00Z",
-                    "submissions": 12,
-                    "max_per_day": 50,
-                    "max_total": None,
-                }
-            ]
-        }
-    )
-
-    user_id: int
-    display_name: str
-    email: str
-    status: RegistrationStatus
-    team: str | None
-    registered_at: datetime
-    terms_accepted_at: datetime
-    submissions: int
-    max_per_day: int | None
-    max_total: int | None
-
-
-class ParticipantPatch(BaseModel):
-    """What to change; a field left out stays as it is, a limit set to null gives the phase's
-    limit back. `status`: approved (also unbans), rejected (a pending registration) or banned."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"status": "banned"},
-                {"max_per_day": 50, "max_total": None},
-                {"status": "approved", "max_total": 2000},
-            ]
-        },
-    )
-
-    status: RegistrationStatus | None = None
-    max_per_day: int | None = Field(None, ge=0, le=MAX_LIMIT)
-    max_total: int | None = Field(None, ge=0, le=MAX_LIMIT)
-
-
-def _out(row: ParticipantRow) -> ParticipantOut:
-    r, u = row.registration, row.user
-    return ParticipantOut(
-        user_id=u.id,
-        display_name=u.display_name,
-        email=u.email,
-        status=r.status,
-        team=row.team,
-        registered_at=r.created_at,
-        terms_accepted_at=r.terms_accepted_at,
-        submissions=row.submissions,
-        max_per_day=r.max_per_day,
-        max_total=r.max_total,
-    )
 
 
 @api.get("/participants", response_model=list[ParticipantOut])
@@ -124,7 +53,7 @@ def participants_api(
     rows = service.participants(
         session, competition, status=status, search=search, limit=limit, offset=offset
     )
-    return [_out(r) for r in rows]
+    return [participant_out(r) for r in rows]
 
 
 @api.patch(
@@ -150,7 +79,7 @@ def change_api(
         )
         service.set_limits(session, competition, user, registration, limits)
     (row,) = service.participants(session, competition, user_id=user_id)
-    return _out(row)
+    return participant_out(row)
 
 
 def _given(body: ParticipantPatch, name: str, current: int | None) -> int | None:
@@ -159,19 +88,16 @@ def _given(body: ParticipantPatch, name: str, current: int | None) -> int | None
     return value if name in body.model_fields_set else current
 
 
-def _page(
-    request: Request,
+def _context(
     session: SessionDep,
     competition: CompetitionDep,
     user: User,
-    status_code: int = 200,
     *,
     status: str = "",
     search: str = "",
-    **extra: Any,
-) -> Response:
+) -> dict[str, Any]:
     chosen = RegistrationStatus(status) if status in {s.value for s in RegistrationStatus} else None
-    context = {
+    return {
         "competition": competition,
         "user": user,
         "rows": service.participants(session, competition, status=chosen, search=search),
@@ -179,11 +105,7 @@ def _page(
         "filters": {"status": status, "search": search},
         "shown": service.PAGE_ROWS,
         "phases": phases_of(session, competition),
-        **extra,
     }
-    return templates.TemplateResponse(
-        request, "admin/participants.html", context, status_code=status_code
-    )
 
 
 @pages.get("/participants")
@@ -195,7 +117,8 @@ def participants_page(
     status: Annotated[str, Query(max_length=16)] = "",
     search: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    return _page(request, session, competition, user, status=status, search=search)
+    context = _context(session, competition, user, status=status, search=search)
+    return templates.TemplateResponse(request, "admin/participants.html", context)
 
 
 @pages.post("/participants/{user_id}/limits", dependencies=CSRF_CHECKED)
@@ -214,9 +137,23 @@ def limits_page(
         limits = Limits(_number(max_per_day, "per day"), _number(max_total, "in all"))
         service.set_limits(session, competition, user, registration, limits)
     except DomainError as exc:
-        session.rollback()
-        return _page(request, session, competition, user, exc.status_code, error=exc.message)
-    return _back(competition.slug, user_id)
+        return _refused(request, session, competition, user, exc)
+    name = session.get_one(User, user_id).display_name
+    return _back(request, competition.slug, user_id, f"{name}'s limits saved: {_limits(limits)}.")
+
+
+def _limits(limits: Limits) -> str:
+    day = "the phase's" if limits.max_per_day is None else f"{limits.max_per_day}"
+    total = "the phase's" if limits.max_total is None else f"{limits.max_total}"
+    return f"{day} a day, {total} in all"
+
+
+DONE = {
+    "approve": "{name} is approved: they may upload.",
+    "reject": "{name}'s registration is rejected.",
+    "ban": "{name} is banned: their submissions left every leaderboard, and they cannot upload.",
+    "unban": "{name} is unbanned: their submissions are ranked again.",
+}
 
 
 @pages.post("/participants/{user_id}/{action}", dependencies=CSRF_CHECKED)
@@ -237,13 +174,20 @@ def action_page(
             raise Invalid("this participant is not banned")
         service.change_status(session, competition, user, registration, ACTIONS[action])
     except DomainError as exc:
-        session.rollback()
-        return _page(request, session, competition, user, exc.status_code, error=exc.message)
-    return _back(competition.slug, user_id)
+        return _refused(request, session, competition, user, exc)
+    name = session.get_one(User, user_id).display_name
+    return _back(request, competition.slug, user_id, DONE[action].format(name=name))
 
 
-def _back(slug: str, user_id: int) -> Response:
-    return RedirectResponse(f"/competitions/{slug}/admin/participants#user-{user_id}", 303)
+def _refused(
+    request: Request, session: SessionDep, competition: CompetitionDep, user: User, exc: DomainError
+) -> Response:
+    context = _context(session, competition, user)
+    return refused(request, session, "admin/participants.html", exc, **context)
+
+
+def _back(request: Request, slug: str, user_id: int, message: str) -> Response:
+    return done(request, f"/competitions/{slug}/admin/participants#user-{user_id}", message)
 
 
 def _number(text: str, what: str) -> int | None:

@@ -12,12 +12,13 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.admin.truth.service import truth_digest
 from app.competitions import audit
-from app.competitions.registrations import require_organizer
 from app.core.db import committing
 from app.core.downloads import spreadsheet_safe
 from app.core.errors import NotFound
@@ -58,7 +59,6 @@ def submission_zip(
 ) -> tuple[str, bytes]:
     """A submission's stored zip, as uploaded, and a file name for it such as
     `mico-cifar10-ada-17.zip`."""
-    require_organizer(session, competition, organizer)
     track = session.get_one(Track, submission.track_id)
     participant = safe_name(_owner_name(session, submission))
     name = f"{safe_name(competition.slug)}-{safe_name(track.name)}-{participant}-{submission.id}"
@@ -87,7 +87,6 @@ def representatives(
 ) -> list[Representative]:
     """Each participant's representative submission on `split`, in rank order: the exact
     standings organizers see (never the Ladder's), hidden splits included."""
-    require_organizer(session, competition, organizer)
     splits = splits_of(session, competition)
     if split not in splits:
         known = ", ".join(splits)
@@ -198,3 +197,39 @@ def manifest(chosen: list[Representative]) -> str:
 def _printable(text: str) -> str:
     """Control characters (a NUL, a line break) written as escapes: one name, one cell."""
     return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
+def export(
+    session: Session, competition: Competition, organizer: User, track: Track
+) -> list[dict[str, Any]]:
+    """Every ranked row of a track on every split, exact, with its provenance: the zip's
+    SHA-256, the scorer's version, the ground truth's digest and when it was scored."""
+    rows = []
+    for split in splits_of(session, competition):
+        digest = truth_digest(session, track, split)
+        entries = standings(session, competition, track, split)
+        stored = {
+            s.id: s
+            for s in session.execute(
+                select(
+                    Submission.id,
+                    Submission.sha256,
+                    Submission.scorer_version,
+                    Submission.scored_at,
+                ).where(Submission.id.in_([e.submission_id for e in entries]))
+            )
+        }
+        for entry in entries:
+            submission = stored[entry.submission_id]
+            rows.append(
+                {
+                    "split": split,
+                    **{k: v for k, v in entry.to_dict().items() if k != "revealed_rank"},
+                    "sha256": submission.sha256,
+                    "scorer_version": submission.scorer_version,
+                    "ground_truth_sha256": digest,
+                    "scored_at": submission.scored_at.isoformat() if submission.scored_at else None,
+                }
+            )
+    audit.record(session, competition, organizer, "results.export", {"track": track.name})
+    return rows

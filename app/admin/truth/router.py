@@ -14,18 +14,20 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from app.admin import truth
-from app.admin.truth_schemas import TruthOut, progress_out, split_out
+from app.admin.dependencies import API_PATH, PAGES_PATH
+from app.admin.truth import service as truth
+from app.admin.truth.schemas import TruthOut, progress_out, split_out
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.competitions.service import definition_of
 from app.core.csrf import verify_csrf
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid, TooLarge
-from app.core.openapi import ORGANIZER_ERRORS, problems
+from app.core.forms import done, flash, refused
+from app.core.openapi import problems
 from app.core.templating import templates
 from app.models.competition import Competition
 from app.models.track import Track
@@ -33,10 +35,8 @@ from app.models.user import User
 from app.submissions.dependencies import TrackDep
 
 PATH = "/tracks/{track}/truth"
-pages = APIRouter(prefix="/competitions/{slug}/admin")
-api = APIRouter(
-    prefix="/api/v1/admin/competitions/{slug}", tags=["admin"], responses=ORGANIZER_ERRORS
-)
+pages = APIRouter(prefix=PAGES_PATH)
+api = APIRouter(prefix=API_PATH)
 UNBOUNDED = 2**62  # the framework's body limit steps aside: `read_upload` applies its own
 FORM_OVERHEAD = 64 * 1024  # the form's other fields and boundaries
 UPLOAD_ERRORS = {
@@ -221,18 +221,16 @@ def replace_api(
     return body
 
 
-def _page(
+def _context(
     request: Request,
     session: SessionDep,
     competition: Competition,
     track: Track,
     user: User,
-    status: int = 200,
-    **extra: Any,
-) -> Response:
+) -> dict[str, Any]:
     definition = definition_of(competition)
     splits = truth.required_splits(session, competition, track)
-    context = {
+    return {
         "competition": competition,
         "track": track,
         "user": user,
@@ -245,9 +243,7 @@ def _page(
         "layout": _layout(competition, track),
         "max_bytes": _max_bytes(request),
         "submissions": truth.submission_count(session, track),
-        **extra,
     }
-    return templates.TemplateResponse(request, "admin/truth.html", context, status_code=status)
 
 
 @pages.get(PATH)
@@ -258,10 +254,8 @@ def truth_page(
     track: TrackDep,
     user: Organizer,
     progress_only: Annotated[bool, Query()] = False,
-    done: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
-    """The page (`done` says what the last upload did); `progress_only` is the progress panel
-    alone, for its live refresh."""
+    """The page; `progress_only` is the progress panel alone, for its live refresh."""
     if progress_only:
         context = {
             "competition": competition,
@@ -269,7 +263,8 @@ def truth_page(
             "progress": truth.progress(session, track),
         }
         return templates.TemplateResponse(request, "admin/_truth_progress.html", context)
-    return _page(request, session, competition, track, user, done=done)
+    shown = _context(request, session, competition, track, user)
+    return templates.TemplateResponse(request, "admin/truth.html", shown)
 
 
 @pages.post(PATH, max_body_size=UNBOUNDED)
@@ -292,22 +287,21 @@ def replace_page(
             )
         changed = _replace(request, session, competition, track, user, upload)
     except DomainError as exc:
-        session.rollback()
+        session.rollback()  # before the page below: it must not show labels only flushed
         if wants_json:
             body = {"detail": exc.message, "errors": exc.errors or []}
             return JSONResponse(body, exc.status_code, headers=exc.headers)
-        problems = exc.errors or []
-        return _page(
-            request,
-            session,
-            competition,
-            track,
-            user,
-            exc.status_code,
-            error=exc.message,
-            problems=problems,
+        context = _context(request, session, competition, track, user)
+        return refused(
+            request, session, "admin/truth.html", exc, problems=exc.errors or [], **context
         )
-    notice = "replaced" if changed else "unchanged"
-    if wants_json:
-        return JSONResponse({"url": f"{url}?done={notice}", "changed": changed}, 202)
-    return RedirectResponse(f"{url}?done={notice}", status_code=303)
+    notice = (
+        f"The ground truth is replaced; every submission of {track.name} is queued to be "
+        "scored again."
+        if changed
+        else "The zip holds exactly the stored labels: nothing changed, nothing is rescored."
+    )
+    if wants_json:  # the page's script opens `url`, where the notice is shown
+        flash(request, notice)
+        return JSONResponse({"url": url, "changed": changed}, 202)
+    return done(request, url, notice)
