@@ -322,6 +322,8 @@ def test_the_page_replaces_the_truth_and_follows_the_rescoring(arena: Arena) -> 
     assert 'id="truth-cifar10_hi-dev"' in page.text and "50 × 200" in page.text
     assert "has not been replaced" in page.text and "all 1 submission of cifar10" in page.text
     no_labels(page.text, arena.demo)
+    form = re.search(r'<form id="upload"[^>]*>', page.text)
+    assert form and "Replace the ground truth of cifar10?" in form.group(0)  # asks first
     token = csrf(arena.browser, PAGE)
 
     def send(data: bytes, name: str = "truth.zip", **form: str) -> Any:
