@@ -56,6 +56,8 @@ def _metrics_folder(configured: str | None, workers: int) -> str | None:
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
         stale.unlink()
+    # The one write to the environment left: prometheus_client reads this folder from the
+    # environment only, in each web process uvicorn spawns, so no settings object can carry it.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     return str(folder)
 
@@ -78,16 +80,22 @@ def demo(host: str, port: int, folder: Path) -> None:
     import uvicorn
 
     from app import demo as demo_setup
+    from app.core.config import Settings
+    from app.core.db import make_engine, sessions
+    from app.main import create_app
 
     started = time.perf_counter()
     made = not (folder / "accounts.json").exists()
     if made:
         click.echo(f"making the demo in {folder}/ (once; later runs start at once) ...")
     arena = demo_setup.prepare(folder)
-    os.environ.update(
-        DATABASE_URL=arena.database_url, SECRET_KEY=arena.secret_key, ENVIRONMENT="development"
+    settings = Settings(
+        database_url=arena.database_url,
+        secret_key=arena.secret_key,
+        environment="development",
+        redis_url=None,  # the server scores uploads in its own threads
     )
-    os.environ.pop("REDIS_URL", None)  # the server scores uploads in its own threads
+    application = create_app(settings, session_factory=sessions(make_engine(arena.database_url)))
     demo_setup.compute_intervals_meanwhile(arena)
     width = max(len(a.email) for a in arena.accounts)
     click.echo("accounts (password after the email):")
@@ -95,7 +103,7 @@ def demo(host: str, port: int, folder: Path) -> None:
         click.echo(f"  {account.email.ljust(width)}  {account.password}  ({account.role})")
     click.echo(f"ready in {time.perf_counter() - started:.1f} s: open http://{host}:{port}/")
     click.echo("demo submissions to upload: " + str(folder / "demo-data" / "submissions"))
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 @click.command()
