@@ -98,6 +98,16 @@ def tracks_of(session: Session, competition: Competition) -> list[Track]:
     )
 
 
+def track_by_name(session: Session, competition: Competition, name: str) -> Track:
+    """The competition's track called `name`, or NotFound naming the tracks there are."""
+    tracks = tracks_of(session, competition)
+    for track in tracks:
+        if track.name == name:
+            return track
+    known = ", ".join(t.name for t in tracks) or "none yet"
+    raise NotFound(f"{competition.title} has no track '{name}'; its tracks: {known}")
+
+
 def registration_of(session: Session, competition: Competition, user: User) -> Registration | None:
     """A user's registration to a competition, if any."""
     return session.scalar(

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import MaybeApiUser, MaybeUser
-from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer, TrackDep
 from app.competitions.registrations import organizes
 from app.core import jobs
 from app.core.charts import Curve, roc_svg
@@ -25,7 +25,6 @@ from app.core.templating import templates
 from app.leaderboard import service
 from app.models.competition import Competition
 from app.models.track import Track
-from app.submissions.dependencies import TrackDep
 
 PAGE_ROWS = 200  # the page's table; the API and the CSV have every row
 pages = APIRouter()

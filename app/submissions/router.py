@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import ApiUser, SignedIn
-from app.competitions.dependencies import CompetitionDep
+from app.competitions.dependencies import CompetitionDep, TrackDep
 from app.competitions.service import definition_of
 from app.core import jobs
 from app.core.charts import Curve, roc_svg
@@ -31,7 +31,7 @@ from app.models.submission import Submission
 from app.models.track import Track
 from app.models.user import User
 from app.submissions import service
-from app.submissions.dependencies import ApiSubmission, PageSubmission, TrackDep
+from app.submissions.dependencies import ApiSubmission, PageSubmission
 from app.submissions.pipeline import DONE, zip_bytes
 from app.submissions.schemas import (
     SubmissionList,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.competitions.registrations import organizes, registration_of, tracks_of
+from app.competitions.registrations import organizes, registration_of
 from app.competitions.service import definition_of
 from app.core.db import committing, row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
@@ -51,16 +51,6 @@ class Allowance:
     def remaining_today(self) -> int:
         """Uploads left today, the total limit included."""
         return max(0, min(self.per_day - self.used_today, self.total - self.used_total))
-
-
-def track_by_name(session: Session, competition: Competition, name: str) -> Track:
-    """The competition's track called `name`, or NotFound naming the tracks there are."""
-    tracks = tracks_of(session, competition)
-    for track in tracks:
-        if track.name == name:
-            return track
-    known = ", ".join(t.name for t in tracks) or "none yet"
-    raise NotFound(f"{competition.title} has no track '{name}'; its tracks: {known}")
 
 
 def require_participant(session: Session, competition: Competition, user: User) -> Registration:
