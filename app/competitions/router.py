@@ -8,7 +8,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
-from app.admin import participants
 from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
 from app.competitions import registrations
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
@@ -93,7 +92,7 @@ def decide(
     decision: RegistrationStatus,
 ) -> Response:
     registration = registrations.registration_by_id(session, competition, registration_id)
-    participants.change_status(session, competition, user, registration, decision)
+    registrations.change_status(session, competition, user, registration, decision)
     return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
 
 
@@ -175,5 +174,5 @@ def decide_api(
 ) -> RegistrationOut:
     """Approve, reject or ban a registration (organizers only)."""
     registration = registrations.registration_by_id(session, competition, registration_id)
-    participants.change_status(session, competition, user, registration, body.status)
+    registrations.change_status(session, competition, user, registration, body.status)
     return RegistrationOut(competition=competition.slug, status=registration.status)

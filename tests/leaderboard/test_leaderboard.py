@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from app.admin import participants
 from app.admin import service as admin_service
 from app.auth import service as auth
 from app.competitions import registrations
@@ -349,7 +348,7 @@ def test_a_kept_board_is_made_again_only_when_its_signature_changes(arena: Arena
     arena.session.commit()
     changed("a disqualification")
     registration = arena.session.scalars(select(Registration)).one()
-    participants.change_status(
+    registrations.change_status(
         arena.session, competition, organizer, registration, RegistrationStatus.BANNED
     )
     arena.session.commit()
