@@ -21,12 +21,12 @@ from app.auth import service as auth
 from app.competitions import registrations
 from app.competitions.service import import_mico
 from app.core.db import committing, make_engine, sessions, upgrade
+from app.leaderboard.intervals import compute_intervals
 from app.models.base import utcnow
 from app.models.track import Track
 from app.models.user import Role
 from app.scoring.demo import write_demo_data
 from app.submissions import service as submissions
-from app.submissions.intervals import compute_intervals
 from app.submissions.pipeline import score_submission
 
 # Who uploads what, oldest first: alice improves on her first try, so her row counts two.
