@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from time import monotonic
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -50,9 +51,12 @@ def create_app(
     settings: Settings | None = None,
     session_factory: Callable[[], Session] | None = None,
     dispatcher: Dispatcher | None = None,
+    *,
+    clock: Callable[[], float] = monotonic,
 ) -> FastAPI:
     """A new application on the settings' database and queue; tests may pass a session factory
-    and a dispatcher of their own (then nothing runs in the background)."""
+    and a dispatcher of their own (then nothing runs in the background), and the clock the
+    leaderboards' cache ages by."""
     settings = settings or get_settings()
     factory = session_factory or sessions()
     background = dispatcher is None
@@ -71,7 +75,7 @@ def create_app(
     app.state.metrics = Metrics(factory, settings.prometheus_multiproc_dir)
     app.state.dispatcher = dispatcher
     app.state.done = DoneListener(settings.database_url)
-    app.state.standings = StandingsCache(settings.leaderboard_cache_seconds)
+    app.state.standings = StandingsCache(settings.leaderboard_cache_seconds, clock)
     app.add_middleware(AnonymousLeaderboards, cache=app.state.standings)
     app.add_middleware(
         SessionMiddleware,

@@ -408,8 +408,9 @@ class StandingsCache:
     ranking to be made again: a stale one is served while a thread makes the next (only the
     very first reader of a leaderboard waits). `make` must therefore use its own session."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = monotonic) -> None:
         self.seconds = seconds
+        self._clock = clock  # seconds, only ever compared: tests pass one they move on
         self._kept: dict[Hashable, tuple[float, Any]] = {}
         self._made: dict[Hashable, float] = {}  # when each kept value was made
         self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
@@ -419,7 +420,7 @@ class StandingsCache:
         serve while the next is made: STALE_GRACE seconds past fresh), else None."""
         kept = self._kept.get(key)
         limit = self.seconds + (STALE_GRACE if stale else 0.0)
-        if kept is None or monotonic() - kept[0] >= limit:
+        if kept is None or self._clock() - kept[0] >= limit:
             return None
         return kept[1]
 
@@ -430,7 +431,7 @@ class StandingsCache:
 
     def put(self, key: Hashable, value: object) -> None:
         """Keep `value` for `key` from now."""
-        self._kept[key] = (monotonic(), value)
+        self._kept[key] = (self._clock(), value)
 
     def get(
         self, key: Hashable, make: Callable[[], T], current: Callable[[T], bool] | None = None
@@ -441,7 +442,7 @@ class StandingsCache:
         if self.seconds <= 0:
             return make()
         kept = self._kept.get(key)
-        age = monotonic() - kept[0] if kept is not None else float("inf")
+        age = self._clock() - kept[0] if kept is not None else float("inf")
         if kept is not None and age < self.seconds:
             return cast(T, kept[1])
         lock = self._locks[key]
@@ -456,7 +457,7 @@ class StandingsCache:
             return cast(T, kept[1])
         with lock:  # nothing kept, or too old to serve: this reader waits for a current one
             kept = self._kept.get(key)
-            if kept is None or monotonic() - kept[0] >= self.seconds:
+            if kept is None or self._clock() - kept[0] >= self.seconds:
                 self._refresh(key, make, current)
             return cast(T, self._kept[key][1])
 
@@ -478,9 +479,9 @@ class StandingsCache:
         self, key: Hashable, make: Callable[[], T], current: Callable[[T], bool] | None
     ) -> None:
         kept = self._kept.get(key)
-        young = monotonic() - self._made.get(key, 0.0) < MAX_AGE
+        young = self._clock() - self._made.get(key, 0.0) < MAX_AGE
         if kept is not None and current is not None and young and current(kept[1]):
-            self._kept[key] = (monotonic(), kept[1])  # nothing changed: checked again later
+            self._kept[key] = (self._clock(), kept[1])  # nothing changed: checked again later
         else:
-            self._kept[key] = (monotonic(), make())
+            self._kept[key] = (self._clock(), make())
             self._made[key] = self._kept[key][0]
