@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.competitions import visibility
 from app.competitions.registrations import organizes, registration_of
 from app.competitions.service import definition_of
 from app.core.db import committing, row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
-from app.leaderboard import service as leaderboards
 from app.models.competition import Competition
 from app.models.phase import Phase
 from app.models.registration import Registration, RegistrationStatus
@@ -310,7 +310,7 @@ def shown_scores_of(
         splits[submission.id] = [
             split
             for split in phase.scored_splits
-            if split in phase.shown_splits or not leaderboards.hidden(session, competition, split)
+            if split in phase.shown_splits or not visibility.hidden(session, competition, split)
         ]
         if phase.ladder_eta and not organizes_submission(session, submission, viewer):
             splits[submission.id] = []  # exact scores would defeat the Ladder
