@@ -19,17 +19,18 @@ from pathlib import Path
 
 import uvicorn
 from sqlalchemy import select
+from starlette.types import ASGIApp
 
 from app.auth import service as auth
 from app.competitions import registrations
 from app.competitions.service import import_mico
 from app.core.db import committing, make_engine, sessions, upgrade
+from app.leaderboard.intervals import compute_intervals
 from app.models.base import utcnow
 from app.models.track import Track
 from app.models.user import Role
 from app.scoring.demo import write_demo_data
 from app.submissions import service as submissions
-from app.submissions.intervals import compute_intervals
 from app.submissions.pipeline import score_submission
 
 # Who uploads what, oldest first: alice improves on her first try, so her row counts two.
@@ -176,13 +177,11 @@ class _Announcing(uvicorn.Server):
             self._ready()
 
 
-def serve(host: str, port: int, ready: Callable[[], None]) -> None:
-    """Serve the app (on the settings the demo put in the environment) until stopped; `ready`
-    is called once a connection to the port is taken, never before. Exit status 3 when it
-    could not start (the port taken, say), as `uvicorn.run`."""
-    config = uvicorn.Config(
-        "app.main:create_app", factory=True, host=host, port=port, log_level="warning"
-    )
+def serve(application: ASGIApp, host: str, port: int, ready: Callable[[], None]) -> None:
+    """Serve the demo's application until stopped; `ready` is called once a connection to the
+    port is taken, never before. Exit status 3 when it could not start (the port taken, say),
+    as `uvicorn.run`."""
+    config = uvicorn.Config(application, host=host, port=port, log_level="warning")
     server = _Announcing(config, ready)
     try:
         server.run()

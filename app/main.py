@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from time import monotonic
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match
 
-from app.admin import router as admin_router
+from app.admin import site as admin_site
 from app.auth import account_router
 from app.auth import router as auth_router
 from app.auth.dependencies import LoginRequired
@@ -44,9 +45,12 @@ def create_app(
     settings: Settings | None = None,
     session_factory: Callable[[], Session] | None = None,
     dispatcher: Dispatcher | None = None,
+    *,
+    clock: Callable[[], float] = monotonic,
 ) -> FastAPI:
     """A new application on the settings' database and queue; tests may pass a session factory
-    and a dispatcher of their own (then nothing runs in the background)."""
+    and a dispatcher of their own (then nothing runs in the background), and the clock the
+    leaderboards' cache ages by."""
     settings = settings or get_settings()
     factory = session_factory or sessions()
     background = dispatcher is None
@@ -68,7 +72,7 @@ def create_app(
     app.state.metrics = Metrics(factory, settings.prometheus_multiproc_dir)
     app.state.dispatcher = dispatcher
     app.state.done = DoneListener(settings.database_url)
-    app.state.standings = StandingsCache(settings.leaderboard_cache_seconds)
+    app.state.standings = StandingsCache(settings.leaderboard_cache_seconds, clock)
     app.add_middleware(AnonymousLeaderboards, cache=app.state.standings)
     app.add_middleware(
         SessionMiddleware,
@@ -92,8 +96,8 @@ def create_app(
     app.include_router(submissions_router.api)
     app.include_router(leaderboard_router.pages, include_in_schema=False)
     app.include_router(leaderboard_router.api)
-    app.include_router(admin_router.pages, include_in_schema=False)  # the organizers' back office
-    app.include_router(admin_router.api)
+    app.include_router(admin_site.pages, include_in_schema=False)  # the organizers' back office
+    app.include_router(admin_site.api)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _invalid_value)

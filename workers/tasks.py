@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from app.core.config import get_settings
 from app.core.db import sessions
 from app.core.jobs import INTERVALS_TASK, SCORE_TASK
-from app.submissions.intervals import compute_intervals
-from app.submissions.pipeline import score_submission
+from app.leaderboard.intervals import compute_intervals
+from app.submissions.pipeline import score_then_intervals
 from workers.celery_app import celery
 
-log = logging.getLogger(__name__)
 # The database away for a moment: try again, waiting longer each time (then the sweeper).
 TRANSIENT = (OperationalError, InterfaceError, DisconnectionError)
 
@@ -29,13 +26,15 @@ TRANSIENT = (OperationalError, InterfaceError, DisconnectionError)
 def score(submission_id: int) -> str:
     """Score one submission: `scored`, `failed`, or `skipped` when already done. Once its
     scores are committed (and shown), its intervals go to their own, lower-priority queue."""
-    outcome = score_submission(sessions(), submission_id, get_settings().scoring_attempts)
-    if outcome == "scored":
-        try:
-            intervals.delay(submission_id)
-        except Exception:  # the scores stand; the sweeper sends the intervals job later
-            log.warning("could not queue the intervals of %s; the sweeper will", submission_id)
-    return outcome
+    attempts = get_settings().scoring_attempts
+    return score_then_intervals(sessions(), submission_id, attempts, _IntervalsTask())
+
+
+class _IntervalsTask:
+    """The intervals task as the pipeline's queue of intervals jobs."""
+
+    def send_intervals(self, submission_id: int) -> None:
+        intervals.delay(submission_id)
 
 
 @celery.task(  # type: ignore[untyped-decorator]

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.dependencies import ApiUser, SignedIn
-from app.competitions.registrations import competition_by_slug, require_organizer
+from app.competitions.registrations import competition_by_slug, require_organizer, track_by_name
 from app.core.db import SessionDep
 from app.models.competition import Competition
+from app.models.track import Track
 from app.models.user import User
 
 
@@ -20,6 +21,14 @@ def competition_from_slug(slug: str, session: SessionDep) -> Competition:
 
 
 CompetitionDep = Annotated[Competition, Depends(competition_from_slug)]
+
+
+def track_from_path(track: str, competition: CompetitionDep, session: SessionDep) -> Track:
+    """The competition's track named in the path, or 404."""
+    return track_by_name(session, competition, track)
+
+
+TrackDep = Annotated[Track, Depends(track_from_path)]
 
 
 def organizer_page(session: SessionDep, competition: CompetitionDep, user: SignedIn) -> User:

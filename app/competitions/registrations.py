@@ -7,13 +7,29 @@ from sqlalchemy.orm import Session
 
 from app.competitions import audit
 from app.core.db import row_by_id
-from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.organizer import CompetitionOrganizer
 from app.models.registration import Registration, RegistrationStatus
 from app.models.track import Track
 from app.models.user import Role, User
+
+# Where a registration may go from (a target is reached from these statuses only).
+_FROM: dict[RegistrationStatus, set[RegistrationStatus]] = {
+    RegistrationStatus.APPROVED: {
+        RegistrationStatus.PENDING,
+        RegistrationStatus.REJECTED,
+        RegistrationStatus.BANNED,
+    },
+    RegistrationStatus.REJECTED: {RegistrationStatus.PENDING},
+    RegistrationStatus.BANNED: {
+        RegistrationStatus.PENDING,
+        RegistrationStatus.APPROVED,
+        RegistrationStatus.REJECTED,
+    },
+    RegistrationStatus.PENDING: set(),
+}
 
 
 def organizes(session: Session, competition: Competition, user: User | None) -> bool:
@@ -98,6 +114,16 @@ def tracks_of(session: Session, competition: Competition) -> list[Track]:
     )
 
 
+def track_by_name(session: Session, competition: Competition, name: str) -> Track:
+    """The competition's track called `name`, or NotFound naming the tracks there are."""
+    tracks = tracks_of(session, competition)
+    for track in tracks:
+        if track.name == name:
+            return track
+    known = ", ".join(t.name for t in tracks) or "none yet"
+    raise NotFound(f"{competition.title} has no track '{name}'; its tracks: {known}")
+
+
 def registration_of(session: Session, competition: Competition, user: User) -> Registration | None:
     """A user's registration to a competition, if any."""
     return session.scalar(
@@ -155,3 +181,39 @@ def registration_by_id(
     if registration is None or registration.competition_id != competition.id:
         raise NotFound("no such registration in this competition")
     return registration
+
+
+def change_status(
+    session: Session,
+    competition: Competition,
+    organizer: User,
+    registration: Registration,
+    status: RegistrationStatus,
+) -> Registration:
+    """Approve, reject, ban or unban (banned back to approved). The same status again changes
+    nothing; a move that makes no sense (rejecting an approved participant) is a Conflict.
+    The caller has checked that `organizer` organizes the competition (its route's guard)."""
+    before = registration.status
+    if status is before:
+        return registration
+    if before not in _FROM[status]:
+        name = session.get_one(User, registration.user_id).display_name
+        raise Conflict(_refusal(name, before, status))
+    registration.status = status
+    action = "unbanned" if before is RegistrationStatus.BANNED else status.value
+    audit.record(
+        session,
+        competition,
+        organizer,
+        f"registration.{action}",
+        {"registration_id": registration.id, "user_id": registration.user_id, "was": before.value},
+    )
+    return registration
+
+
+def _refusal(name: str, before: RegistrationStatus, status: RegistrationStatus) -> str:
+    if status is RegistrationStatus.PENDING:
+        return "a registration cannot go back to pending; approve, reject or ban it"
+    if before is RegistrationStatus.BANNED:
+        return f"{name} is banned; unban them first"
+    return f"{name} is {before.value} already; ban them to keep them out"

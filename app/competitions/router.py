@@ -9,7 +9,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.admin.participants import service as participants
 from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
 from app.competitions import registrations
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
@@ -100,7 +99,7 @@ def decide(
     decision: RegistrationStatus,
 ) -> Response:
     registration = registrations.registration_by_id(session, competition, registration_id)
-    participants.change_status(session, competition, user, registration, decision)
+    registrations.change_status(session, competition, user, registration, decision)
     person = session.get_one(User, registration.user_id).display_name
     message = f"The registration of {person} is {decision.value} now"
     return done(request, f"/competitions/{competition.slug}", message)
@@ -184,5 +183,5 @@ def decide_api(
 ) -> RegistrationOut:
     """Approve, reject or ban a registration (organizers only)."""
     registration = registrations.registration_by_id(session, competition, registration_id)
-    participants.change_status(session, competition, user, registration, body.status)
+    registrations.change_status(session, competition, user, registration, body.status)
     return RegistrationOut(competition=competition.slug, status=registration.status)

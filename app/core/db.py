@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from pathlib import Path
@@ -12,8 +12,8 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from app.core.config import get_settings
 from app.models import registry  # noqa: F401  (every model mapped before a session runs)
@@ -78,6 +78,26 @@ def sessions(bind: Engine | Connection | None = None) -> sessionmaker[Session]:
 def session_scope(bind: Engine | Connection | None = None) -> AbstractContextManager[Session]:
     """A session on `bind` (DATABASE_URL's engine by default) that commits on success."""
     return committing(sessions(bind)())
+
+
+SessionFactory = Callable[[], Session]
+
+
+def read_bytes(session: Session, column: InstrumentedAttribute[bytes], row_id: int) -> bytes:
+    """A bytea column of one row (by its id), empty when there is no such row. On PostgreSQL
+    in binary form: in text form the server hex-encodes the bytea, and reading a 690 KB zip
+    takes 13 ms instead of 1.2 ms."""
+    connection = session.connection()
+    table = column.class_.__table__.name
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+            sql = f"SELECT {column.key} FROM {table} WHERE id = %s"  # names from the model
+            cursor.execute(sql, (row_id,))
+            row = cursor.fetchone()
+        return bytes(row[0]) if row else b""
+    key = column.class_.id
+    return session.scalar(select(column).where(key == row_id)) or b""
 
 
 MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one is simply not there

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from celery import Celery
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ QUEUE = "scoring"
 INTERVALS_TASK = "mia.ranking_intervals"
 INTERVALS_QUEUE = "intervals"  # taken only when no submission waits to be scored
 _PENDING = "mia_after_commit"
+SWEEP_LOCK = 0x6D69615F7377  # "mia_sw": one sweeper at a time across every machine
 
 
 class Dispatcher(Protocol):
@@ -138,6 +139,19 @@ class ThreadDispatcher:
             self._waiting.put((_STOP, next(self._order), -1))
         for thread in self._threads:
             thread.join()
+
+
+def sweep_lock(session: Session) -> bool:
+    """One sweeper at a time on PostgreSQL (a transaction-scoped advisory lock)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK}))
+
+
+def send_each(send: Callable[[int], None], ids: list[int]) -> None:
+    """Send each id; a dispatcher's send never raises."""
+    for submission_id in ids:
+        send(submission_id)
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import MaybeApiUser, MaybeUser
-from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.competitions import visibility
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer, TrackDep
 from app.competitions.registrations import organizes
 from app.core import jobs
 from app.core.charts import Curve, roc_svg
@@ -26,7 +27,6 @@ from app.core.templating import templates
 from app.leaderboard import service
 from app.models.competition import Competition
 from app.models.track import Track
-from app.submissions.dependencies import TrackDep
 
 PAGE_ROWS = 200  # the page's table; the API and the CSV have every row
 pages = APIRouter()
@@ -101,7 +101,7 @@ def leaderboard_api(
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
     """The ranking of a track on a split: `?format=csv` downloads the same rows."""
-    service.require_split(session, competition, split, user)
+    visibility.require_split(session, competition, split, user)
     exact = not service.laddered(session, competition, split, user)
     board = _board(request, competition, track, split, exact)
     if format == "csv":
@@ -210,8 +210,8 @@ def leaderboard_page(
     rows_only: bool = False,
 ) -> Response:
     """The leaderboard; a hidden split says when it appears. `rows_only`: the live refresh."""
-    splits = service.splits_of(session, competition)
-    visible = split in splits and service.may_see(session, competition, split, user)
+    splits = visibility.splits_of(session, competition)
+    visible = split in splits and visibility.may_see(session, competition, split, user)
     ladder = service.laddered(session, competition, split, user)
     board = _board(request, competition, track, split, not ladder) if visible else None
     rows = board.rows if board else Markup("")
@@ -222,11 +222,11 @@ def leaderboard_page(
         "track": track,
         "user": user,
         "split": split,
-        "splits": [s for s in splits if service.may_see(session, competition, s, user)],
+        "splits": [s for s in splits if visibility.may_see(session, competition, s, user)],
         "visible": visible,
         "rows": rows,
         "organizer": organizes(session, competition, user),
-        "hidden_splits": [s for s in splits if service.hidden(session, competition, s)],
+        "hidden_splits": [s for s in splits if visibility.hidden(session, competition, s)],
         "ladder": ladder,
     }
     if board and board.charts:

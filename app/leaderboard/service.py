@@ -16,8 +16,9 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
-from app.competitions.registrations import organizes, require_organizer, tracks_of
-from app.core.errors import Invalid, NotFound
+from app.competitions.registrations import organizes, tracks_of
+from app.competitions.visibility import hidden, ranking_phase, splits_of
+from app.core.errors import Invalid
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.phase import LeaderboardPolicy, Phase
@@ -56,57 +57,6 @@ class Entry:
     def to_dict(self) -> dict[str, Any]:
         """Plain data, for JSON and for the record of a reveal (no deep copy: 2,000 rows)."""
         return {**vars(self), "submitted_at": self.submitted_at.isoformat()}
-
-
-def _phases(session: Session, competition: Competition) -> list[Phase]:
-    """The competition's phases, read once per session (a request asks several times)."""
-    memo: dict[int, list[Phase]] = session.info.setdefault("mia_phases", {})
-    if competition.id not in memo:
-        memo[competition.id] = list(
-            session.scalars(
-                select(Phase).where(Phase.competition_id == competition.id).order_by(Phase.id)
-            )
-        )
-    return memo[competition.id]
-
-
-def splits_of(session: Session, competition: Competition) -> list[str]:
-    """Every split some phase scores, in the order phases name them."""
-    phases = _phases(session, competition)
-    return list(dict.fromkeys(split for phase in phases for split in phase.scored_splits))
-
-
-def hidden(session: Session, competition: Competition, split: str) -> bool:
-    """True for a split no phase shows (MICO's final), until the organizers reveal it."""
-    shown = any(split in phase.shown_splits for phase in _phases(session, competition))
-    return not shown and competition.revealed_at is None
-
-
-def may_see(session: Session, competition: Competition, split: str, user: User | None) -> bool:
-    """Organizers see every split; everyone else the shown and revealed ones."""
-    if organizes(session, competition, user):
-        return True
-    return not hidden(session, competition, split)
-
-
-def require_split(
-    session: Session, competition: Competition, split: str, user: User | None
-) -> None:
-    """NotFound for a split that does not exist or may not be seen: the same answer for both."""
-    if split not in splits_of(session, competition) or not may_see(
-        session, competition, split, user
-    ):
-        raise NotFound(f"{competition.title} has no {split} leaderboard to show yet")
-
-
-def ranking_phase(session: Session, competition: Competition, split: str) -> Phase | None:
-    """The latest-made phase whose submissions this split ranks: its policy, pinning and
-    Ladder settings apply."""
-    phases = _phases(session, competition)
-    ranked = [p for p in phases if split in p.scored_splits and p.accepts_uploads] or [
-        p for p in phases if split in p.scored_splits
-    ]
-    return ranked[-1] if ranked else None
 
 
 def laddered(session: Session, competition: Competition, split: str, user: User | None) -> bool:
@@ -289,8 +239,8 @@ def with_reveal(session: Session, track: Track, split: str, entries: list[Entry]
 
 
 def reveal(session: Session, competition: Competition, organizer: User) -> list[Reveal]:
-    """Show every hidden split to everyone, and keep each track's ranking as revealed."""
-    require_organizer(session, competition, organizer)
+    """Show every hidden split to everyone, and keep each track's ranking as revealed (the
+    route's guard has checked the organizer)."""
     hidden_splits = [s for s in splits_of(session, competition) if hidden(session, competition, s)]
     if not hidden_splits:
         raise Invalid(f"{competition.title} has nothing hidden to reveal")
@@ -315,7 +265,6 @@ def reveal(session: Session, competition: Competition, organizer: User) -> list[
 
 def hide(session: Session, competition: Competition, organizer: User) -> None:
     """Hide the revealed splits again (the records of the reveal stay)."""
-    require_organizer(session, competition, organizer)
     competition.revealed_at = None
     audit.record(session, competition, organizer, "leaderboard.hide", {})
 
@@ -408,8 +357,9 @@ class StandingsCache:
     ranking to be made again: a stale one is served while a thread makes the next (only the
     very first reader of a leaderboard waits). `make` must therefore use its own session."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = monotonic) -> None:
         self.seconds = seconds
+        self._clock = clock  # seconds, only ever compared: tests pass one they move on
         self._kept: dict[Hashable, tuple[float, Any]] = {}
         self._made: dict[Hashable, float] = {}  # when each kept value was made
         self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
@@ -419,7 +369,7 @@ class StandingsCache:
         serve while the next is made: STALE_GRACE seconds past fresh), else None."""
         kept = self._kept.get(key)
         limit = self.seconds + (STALE_GRACE if stale else 0.0)
-        if kept is None or monotonic() - kept[0] >= limit:
+        if kept is None or self._clock() - kept[0] >= limit:
             return None
         return kept[1]
 
@@ -430,7 +380,7 @@ class StandingsCache:
 
     def put(self, key: Hashable, value: object) -> None:
         """Keep `value` for `key` from now."""
-        self._kept[key] = (monotonic(), value)
+        self._kept[key] = (self._clock(), value)
 
     def get(
         self, key: Hashable, make: Callable[[], T], current: Callable[[T], bool] | None = None
@@ -441,7 +391,7 @@ class StandingsCache:
         if self.seconds <= 0:
             return make()
         kept = self._kept.get(key)
-        age = monotonic() - kept[0] if kept is not None else float("inf")
+        age = self._clock() - kept[0] if kept is not None else float("inf")
         if kept is not None and age < self.seconds:
             return cast(T, kept[1])
         lock = self._locks[key]
@@ -456,7 +406,7 @@ class StandingsCache:
             return cast(T, kept[1])
         with lock:  # nothing kept, or too old to serve: this reader waits for a current one
             kept = self._kept.get(key)
-            if kept is None or monotonic() - kept[0] >= self.seconds:
+            if kept is None or self._clock() - kept[0] >= self.seconds:
                 self._refresh(key, make, current)
             return cast(T, self._kept[key][1])
 
@@ -478,9 +428,9 @@ class StandingsCache:
         self, key: Hashable, make: Callable[[], T], current: Callable[[T], bool] | None
     ) -> None:
         kept = self._kept.get(key)
-        young = monotonic() - self._made.get(key, 0.0) < MAX_AGE
+        young = self._clock() - self._made.get(key, 0.0) < MAX_AGE
         if kept is not None and current is not None and young and current(kept[1]):
-            self._kept[key] = (monotonic(), kept[1])  # nothing changed: checked again later
+            self._kept[key] = (self._clock(), kept[1])  # nothing changed: checked again later
         else:
-            self._kept[key] = (monotonic(), make())
+            self._kept[key] = (self._clock(), make())
             self._made[key] = self._kept[key][0]

@@ -1,4 +1,4 @@
-"""The track and the submission of a request, each looked up (and checked) once."""
+"""The submission of a request, looked up (and checked) once."""
 
 from __future__ import annotations
 
@@ -7,16 +7,9 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.dependencies import ApiUser, SignedIn
-from app.competitions.dependencies import CompetitionDep
 from app.core.db import SessionDep
 from app.models.submission import Submission
-from app.models.track import Track
 from app.submissions import service
-
-
-def track_from_path(track: str, competition: CompetitionDep, session: SessionDep) -> Track:
-    """The competition's track named in the path, or 404."""
-    return service.track_by_name(session, competition, track)
 
 
 def api_submission(submission_id: int, session: SessionDep, user: ApiUser) -> Submission:
@@ -29,6 +22,5 @@ def page_submission(submission_id: int, session: SessionDep, user: SignedIn) -> 
     return service.visible_submission(session, submission_id, user)
 
 
-TrackDep = Annotated[Track, Depends(track_from_path)]
 ApiSubmission = Annotated[Submission, Depends(api_submission)]
 PageSubmission = Annotated[Submission, Depends(page_submission)]

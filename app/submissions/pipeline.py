@@ -15,21 +15,22 @@ from datetime import datetime, timedelta
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from time import perf_counter
+from typing import Protocol
 
-import numpy as np
-from sqlalchemy import and_, delete, or_, select, text, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.competitions.service import definition_of
+from app.competitions.truth import MissingTruth, truth_of
 from app.core import jobs
 from app.core.config import Settings
-from app.core.db import committing
+from app.core.db import SessionFactory, committing, read_bytes
+from app.leaderboard.intervals import compute_intervals, sweep_intervals
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.ground_truth import GroundTruth as TruthRow
 from app.models.phase import Phase
 from app.models.ranking import Ranking
-from app.models.scenario import Scenario
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
 from app.models.track import Track
@@ -40,10 +41,8 @@ from app.scoring.scorer import ScoringError, SplitScore, score_split
 from app.submissions.notices import notify_done
 
 log = logging.getLogger(__name__)
-SessionFactory = Callable[[], Session]
 ACTIVE = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
 DONE = (SubmissionStatus.SCORED, SubmissionStatus.FAILED)
-_SWEEP_LOCK = 0x6D69615F7377  # "mia_sw": one sweeper at a time across every machine
 
 try:
     SCORER_VERSION = f"mia-arena {version('mia-arena')}"
@@ -51,8 +50,10 @@ except PackageNotFoundError:  # pragma: no cover - run from a bare checkout
     SCORER_VERSION = "mia-arena dev"
 
 
-class MissingTruth(Exception):
-    """The organizers have not stored the labels a submission needs: the server's fault."""
+class IntervalsQueue(Protocol):
+    """Where a scored submission's intervals job goes: a dispatcher, or the worker's task."""
+
+    def send_intervals(self, submission_id: int) -> None: ...
 
 
 @dataclass
@@ -94,6 +95,27 @@ def score_submission(factory: SessionFactory, submission_id: int, attempts: int 
         )
     elapsed = (perf_counter() - started) * 1000
     return _store(factory, submission_id, results, job, elapsed)
+
+
+def score_then_intervals(
+    factory: SessionFactory, submission_id: int, attempts: int, intervals: IntervalsQueue
+) -> str:
+    """Score one submission (as `score_submission`), then, if scored, `after_scored`: the
+    one chain of the Celery worker and of the embedded scorer alike."""
+    outcome = score_submission(factory, submission_id, attempts)
+    if outcome == "scored":
+        after_scored(submission_id, intervals)
+    return outcome
+
+
+def after_scored(submission_id: int, intervals: IntervalsQueue) -> None:
+    """What follows a submission's scores, once committed (and shown): its bootstrap intervals,
+    sent to their own lower-priority queue. If that fails the scores stand; the sweeper sends
+    the intervals later."""
+    try:
+        intervals.send_intervals(submission_id)
+    except Exception:
+        log.warning("could not queue the intervals of %s; the sweeper will", submission_id)
 
 
 def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
@@ -144,47 +166,8 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
 
 
 def zip_bytes(session: Session, submission_id: int) -> bytes:
-    """A submission's zip. On PostgreSQL in binary form: in text form the server hex-encodes
-    the bytea, and reading a 690 KB zip takes 13 ms instead of 1.2 ms."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-        with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-            cursor.execute("SELECT zip_bytes FROM submissions WHERE id = %s", (submission_id,))
-            row = cursor.fetchone()
-        return bytes(row[0]) if row else b""
-    return session.scalar(select(Submission.zip_bytes).where(Submission.id == submission_id)) or b""
-
-
-def truth_of(
-    session: Session, track: Track, splits: list[str]
-) -> tuple[GroundTruth, dict[str, int], dict[tuple[int, str], bytes]]:
-    """The track's labels for these splits, unpacked, its scenarios' ids by name, and the
-    packed labels by (scenario id, split); MissingTruth names what is absent."""
-    rows = session.execute(
-        select(Scenario.name, Scenario.id, TruthRow)
-        .outerjoin(TruthRow, (TruthRow.scenario_id == Scenario.id) & TruthRow.split.in_(splits))
-        .where(Scenario.track_id == track.id)
-    ).tuples()
-    scenarios: dict[str, int] = {}
-    labels = {}
-    stamp = {}
-    for name, scenario_id, row in rows:
-        scenarios[name] = scenario_id
-        if row is not None:
-            stamp[scenario_id, row.split] = row.packed_labels
-            unpacked = np.unpackbits(
-                np.frombuffer(row.packed_labels, np.uint8), count=row.models * row.points_per_model
-            )
-            labels[name, row.split] = unpacked.astype(np.float64)
-    missing = [f"{n} ({split})" for n in scenarios for split in splits if (n, split) not in labels]
-    if missing:
-        raise MissingTruth(
-            "the organizers have not stored the ground truth of "
-            + ", ".join(missing)
-            + "; this does not count against your limits, and they can rescore it once they do"
-        )
-    return GroundTruth(labels=labels, tracks=(track.name,)), scenarios, stamp
+    """A submission's zip, read in binary form."""
+    return read_bytes(session, Submission.zip_bytes, submission_id)
 
 
 def _locked_if_claimed(
@@ -307,7 +290,7 @@ def sweep(
     used every attempt (the server's fault: not counted). The ids resent, once committed."""
     resent: list[int] = []
     with committing(factory()) as session:
-        if not sweep_lock(session):
+        if not jobs.sweep_lock(session):
             return []
         cutoff = utcnow() - stuck_after
         stuck = session.scalars(
@@ -334,16 +317,10 @@ def sweep(
                 continue
             submission.status, submission.queued_at = SubmissionStatus.QUEUED, utcnow()
             resent.append(submission.id)
-        jobs.after_commit(session, partial(send_each, send, resent))
+        jobs.after_commit(session, partial(jobs.send_each, send, resent))
     if resent:
         log.warning("sweeper resent %d stuck submissions: %s", len(resent), resent[:20])
     return resent
-
-
-def send_each(send: Callable[[int], None], ids: list[int]) -> None:
-    """Send each id; a dispatcher's send never raises."""
-    for submission_id in ids:
-        send(submission_id)
 
 
 def _give_up(submission: Submission, attempts: int) -> None:
@@ -356,26 +333,14 @@ def _give_up(submission: Submission, attempts: int) -> None:
     submission.scored_at = utcnow()
 
 
-def sweep_lock(session: Session) -> bool:
-    """One sweeper at a time on PostgreSQL (a transaction-scoped advisory lock)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    return bool(
-        session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _SWEEP_LOCK})
-    )
-
-
 def dispatcher_for(settings: Settings, factory: SessionFactory) -> jobs.Dispatcher:
     """Celery through Redis when REDIS_URL is set; otherwise threads of this process running
     this module's scoring, then (when no scoring waits) the intervals (the embedded mode)."""
-    from app.submissions.intervals import compute_intervals  # it builds on this module
-
     if settings.redis_url:
         return jobs.CeleryDispatcher(settings.redis_url)
 
     def run(submission_id: int) -> None:
-        if score_submission(factory, submission_id, settings.scoring_attempts) == "scored":
-            dispatcher.send_intervals(submission_id)
+        score_then_intervals(factory, submission_id, settings.scoring_attempts, dispatcher)
 
     intervals = partial(compute_intervals, factory)
     dispatcher = jobs.ThreadDispatcher(run, settings.embedded_scorer_threads, intervals)
@@ -418,8 +383,6 @@ class Sweeper(threading.Thread):
         )
 
     def run(self) -> None:
-        from app.submissions.intervals import sweep_intervals  # it builds on this module
-
         while not self.stopped.wait(self._every):
             try:
                 sweep(*self._args, stuck_after=self._stuck_after, attempts=self._attempts)
@@ -442,5 +405,5 @@ def rescore(
         submission.server_fault, submission.attempts = False, 0
         submission.queued_at = utcnow()
         ids.append(submission.id)
-    jobs.after_commit(session, partial(send_each, send, ids))
+    jobs.after_commit(session, partial(jobs.send_each, send, ids))
     return ids

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import ApiUser, SignedIn
-from app.competitions.dependencies import CompetitionDep
+from app.competitions.dependencies import CompetitionDep, TrackDep
 from app.competitions.service import definition_of
 from app.core import jobs
 from app.core.charts import Curve, roc_svg
@@ -32,8 +32,9 @@ from app.models.phase import Phase
 from app.models.submission import Submission
 from app.models.track import Track
 from app.models.user import User
+from app.scoring.definition import Definition
 from app.submissions import service
-from app.submissions.dependencies import ApiSubmission, PageSubmission, TrackDep
+from app.submissions.dependencies import ApiSubmission, PageSubmission
 from app.submissions.pipeline import DONE, zip_bytes
 from app.submissions.schemas import (
     SubmissionList,
@@ -66,7 +67,11 @@ UPLOAD_ERRORS = problems(
 
 
 def _view(
-    session: Session, submission: Submission, viewer: User, shown: Shown | None = None
+    session: Session,
+    submission: Submission,
+    viewer: User,
+    shown: Shown | None = None,
+    definition: Definition | None = None,
 ) -> SubmissionOut:
     track = session.get_one(Track, submission.track_id)
     competition = session.get_one(Competition, track.competition_id)
@@ -75,8 +80,18 @@ def _view(
         competition=competition.slug,
         track=track.name,
         shown=service.shown_scores(session, submission, viewer) if shown is None else shown,
-        definition=definition_of(competition),
+        definition=definition_of(competition) if definition is None else definition,
     )
+
+
+def _views(
+    session: Session, competition: Competition, rows: list[Submission], viewer: User
+) -> list[SubmissionOut]:
+    """A list of the competition's submissions, in as many statements for 200 rows as for 1:
+    their scores read together, the definition once."""
+    shown = service.shown_scores_of(session, rows, viewer)
+    definition = definition_of(competition)
+    return [_view(session, s, viewer, shown[s.id], definition) for s in rows]
 
 
 def _upload(
@@ -193,9 +208,9 @@ def list_api(
 ) -> SubmissionList:
     """Your submissions to a track (your team's, when you are in one), newest first."""
     rows, total = service.own_submissions(session, track, user, limit=limit, offset=offset)
-    shown = service.shown_scores_of(session, rows, user)
+    competition = session.get_one(Competition, track.competition_id)
     return SubmissionList(
-        submissions=[_view(session, s, user, shown[s.id]) for s in rows],
+        submissions=_views(session, competition, rows, user),
         total=total,
         limit=limit,
         offset=offset,
@@ -311,12 +326,11 @@ def mine_page(
 ) -> Response:
     """The participant's submissions; `rows_only` is the table alone, for the live refresh."""
     rows, total = service.own_submissions(session, track, user, limit=200, offset=0)
-    shown = service.shown_scores_of(session, rows, user)
     context = {
         "competition": competition,
         "track": track,
         "user": user,
-        "submissions": [_view(session, s, user, shown[s.id]) for s in rows],
+        "submissions": _views(session, competition, rows, user),
         "total": total,
     }
     name = "submissions/_rows.html" if rows_only else "submissions/mine.html"

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.competitions.registrations import organizes, registration_of, tracks_of
+from app.competitions import visibility
+from app.competitions.registrations import organizes, registration_of
 from app.competitions.service import definition_of
 from app.core.db import committing, row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
-from app.leaderboard import service as leaderboards
 from app.models.competition import Competition
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.registration import Registration, RegistrationStatus
@@ -51,16 +51,6 @@ class Allowance:
     def remaining_today(self) -> int:
         """Uploads left today, the total limit included."""
         return max(0, min(self.per_day - self.used_today, self.total - self.used_total))
-
-
-def track_by_name(session: Session, competition: Competition, name: str) -> Track:
-    """The competition's track called `name`, or NotFound naming the tracks there are."""
-    tracks = tracks_of(session, competition)
-    for track in tracks:
-        if track.name == name:
-            return track
-    known = ", ".join(t.name for t in tracks) or "none yet"
-    raise NotFound(f"{competition.title} has no track '{name}'; its tracks: {known}")
 
 
 def require_participant(session: Session, competition: Competition, user: User) -> Registration:
@@ -120,7 +110,7 @@ def _ranked(session: Session, competition: Competition, phase: Phase) -> str:
     the phase whose submissions those splits rank (MICO's Final: Development's)."""
     if not phase.scored_splits:
         return ""
-    ranking = leaderboards.ranking_phase(session, competition, phase.scored_splits[0])
+    ranking = visibility.ranking_phase(session, competition, phase.scored_splits[0])
     if ranking is None or ranking.id == phase.id:
         return ""
     which = "best-scoring" if ranking.leaderboard_policy is LeaderboardPolicy.BEST else "latest"
@@ -412,7 +402,7 @@ def shown_scores_of(
         splits[submission.id] = [
             split
             for split in phase.scored_splits
-            if split in phase.shown_splits or not leaderboards.hidden(session, competition, split)
+            if split in phase.shown_splits or not visibility.hidden(session, competition, split)
         ]
         if phase.ladder_eta and not organizes_submission(session, submission, viewer):
             splits[submission.id] = []  # exact scores would defeat the Ladder

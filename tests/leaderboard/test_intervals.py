@@ -12,12 +12,12 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from app.leaderboard.intervals import compute_intervals, sweep_intervals
 from app.models.base import utcnow
 from app.models.phase import Phase
 from app.models.ranking import Ranking
 from app.models.submission import Submission, SubmissionStatus
 from app.models.user import Role
-from app.submissions.intervals import compute_intervals, sweep_intervals
 from tests.fixtures.arena import Arena
 
 BOARD = "/api/v1/competitions/mico/tracks/cifar10/leaderboard"

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from app.admin.participants import service as participants
 from app.admin.phases import service as phases
 from app.admin.phases.schemas import PhaseIn
 from app.admin.submissions import service as submissions
@@ -33,6 +32,7 @@ from app.models.user import Role, User
 from app.teams import service as teams
 from tests.fixtures.arena import Arena, seed_mico
 from tests.fixtures.browser import PASSWORD, Sent
+from tests.fixtures.clock import FakeClock
 from tests.fixtures.database import migrated
 from tests.fixtures.services import wait_for
 
@@ -239,7 +239,8 @@ def test_the_cache_serves_a_leaderboard_for_its_seconds_then_computes_it_again(
     _scored(arena, ada, "weak")
     competition = arena.session.scalars(select(Competition)).one()
     track = arena.session.scalars(select(Track).where(Track.name == "cifar10")).one()
-    cache = StandingsCache(3)
+    clock = FakeClock()
+    cache = StandingsCache(3, clock)
 
     def board() -> list[object]:
         return cache.get("dev", lambda: standings(arena.session, competition, track, "dev"))
@@ -248,7 +249,7 @@ def test_the_cache_serves_a_leaderboard_for_its_seconds_then_computes_it_again(
     _, bob = arena.participant("bob@example.org")
     _scored(arena, bob, "strong")
     assert board() is first  # within its seconds: not made again
-    time.sleep(3.1)
+    clock.advance(3.1)
     assert board() is first  # stale: served at once while a thread makes the next one
     wait_for(lambda: board() is not first, 10, "the leaderboard made again in the background")
     assert [e.participant for e in board()] == ["bob", "ada"]  # type: ignore[attr-defined]
@@ -284,19 +285,31 @@ def test_readers_get_the_stale_board_at_once_then_the_new_one(
     def names(**headers: str) -> list[str]:
         return [e["participant"] for e in browser.get(BOARD, headers=headers).json()["entries"]]
 
-    with TestClient(create_app(settings, factory), base_url="https://testserver") as browser:
+    clock = FakeClock()
+    app = create_app(settings, factory, clock=clock)
+
+    def later(check: Callable[[], bool]) -> Callable[[], bool]:
+        """`check` after half a second more: readers keep coming as time passes."""
+
+        def look() -> bool:
+            clock.advance(0.5)
+            return check()
+
+        return look
+
+    with TestClient(app, base_url="https://testserver") as browser:
         upload(ada, "weak")
         assert names() == ["ada"] and ">ada<" in browser.get(page).text
         assert names(**ada) == ["ada"]
         upload(bob_headers, "strong")
-        time.sleep(1.1)
+        clock.advance(1.1)
         # Stale, served without waiting for the new ranking: to the first token's reader, and
         # to the first anonymous reader (who has a cache of their own).
         assert names(**ada) == ["ada"]
         assert names() == ["ada"]
-        wait_for(lambda: names() == ["bob", "ada"], 10, "bob's score on the anonymous API")
-        wait_for(lambda: names(**ada) == ["bob", "ada"], 10, "bob's score for ada's token")
-        wait_for(lambda: ">bob<" in browser.get(page).text, 10, "bob on the anonymous page")
+        wait_for(later(lambda: names() == ["bob", "ada"]), 10, "bob's score on the anonymous API")
+        wait_for(later(lambda: names(**ada) == ["bob", "ada"]), 10, "bob's score for ada's token")
+        wait_for(later(lambda: ">bob<" in browser.get(page).text), 10, "bob on the anonymous page")
     engine.dispose()
 
 
@@ -351,7 +364,7 @@ def test_a_kept_board_is_made_again_only_when_its_signature_changes(arena: Arena
     arena.session.commit()
     changed("a disqualification")
     registration = arena.session.scalars(select(Registration)).one()
-    participants.change_status(
+    registrations.change_status(
         arena.session, competition, organizer, registration, RegistrationStatus.BANNED
     )
     arena.session.commit()
@@ -377,7 +390,8 @@ def test_a_kept_board_is_made_again_only_when_its_signature_changes(arena: Arena
 
 
 def test_the_cache_keeps_a_current_board_until_its_max_age(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache = StandingsCache(0.05)
+    clock = FakeClock()
+    cache = StandingsCache(0.05, clock)
     made: list[int] = []
 
     def make() -> int:
@@ -386,17 +400,17 @@ def test_the_cache_keeps_a_current_board_until_its_max_age(monkeypatch: pytest.M
 
     still = {"current": True}
     assert cache.get("k", make, lambda _: still["current"]) == 0
-    time.sleep(0.06)
+    clock.advance(0.06)
     cache.get("k", make, lambda _: still["current"])  # stale: checked in the background
     wait_for(lambda: cache.peek("k") is not None, 5, "the check")
     assert made == [0]  # current: not made again
     still["current"] = False
-    time.sleep(0.06)
+    clock.advance(0.06)
     cache.get("k", make, lambda _: still["current"])
     wait_for(lambda: made == [0, 1], 5, "made again once changed")
     still["current"] = True
     monkeypatch.setattr(leaderboard_service, "MAX_AGE", 0.0)
-    time.sleep(0.06)
+    clock.advance(0.06)
     cache.get("k", make, lambda _: still["current"])
     wait_for(lambda: made == [0, 1, 2], 5, "made again once too old")
 
@@ -429,11 +443,12 @@ def test_after_a_quiet_spell_a_reader_waits_for_a_current_leaderboard(
     monkeypatch.setattr(leaderboard_service, "STALE_GRACE", 0.5)
     _, ada = arena.participant("ada@example.org")
     _scored(arena, ada, "weak")
-    app = create_app(Settings(leaderboard_cache_seconds=0.3), arena.factory, Sent())
+    clock = FakeClock()
+    app = create_app(Settings(leaderboard_cache_seconds=0.3), arena.factory, Sent(), clock=clock)
     with TestClient(app, base_url="https://testserver") as browser:
         assert [e["participant"] for e in browser.get(BOARD).json()["entries"]] == ["ada"]
         _, bob = arena.participant("bob@example.org")
         _scored(arena, bob, "strong")
-        time.sleep(1.0)  # older than fresh plus the grace: not served any more
+        clock.advance(1.0)  # older than fresh plus the grace: not served any more
         names = [e["participant"] for e in browser.get(BOARD).json()["entries"]]
         assert names == ["bob", "ada"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from app.competitions import registrations
 from app.core.db import committing, sessions
 from app.core.errors import TooMany
 from app.models.base import utcnow
@@ -41,7 +42,7 @@ def test_eight_uploads_at_once_store_only_what_the_daily_limit_allows(
         with factory() as session:
             competition = session.scalar(select(Competition))
             assert competition is not None
-            track = service.track_by_name(session, competition, "cifar10")
+            track = registrations.track_by_name(session, competition, "cifar10")
             user = session.get_one(User, user_id)
             start.wait()
             try:

@@ -10,14 +10,13 @@ from app.admin.dependencies import API_PATH, PAGES_PATH
 from app.admin.downloads import service as downloads
 from app.admin.downloads.schemas import EXPORT_COLUMNS, Format, Split
 from app.admin.submissions.service import submission_in
-from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer, TrackDep
 from app.core.db import SessionDep
 from app.core.downloads import attachment, csv_download, spreadsheet_safe
 from app.core.openapi import with_csv
 from app.models.competition import Competition
 from app.models.track import Track
 from app.models.user import User
-from app.submissions.dependencies import TrackDep
 
 pages = APIRouter(prefix=PAGES_PATH)
 api = APIRouter(prefix=API_PATH)

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from app.admin.truth.service import truth_digest
 from app.competitions import audit
+from app.competitions.visibility import splits_of
 from app.core.db import committing
 from app.core.downloads import spreadsheet_safe
 from app.core.errors import NotFound
-from app.leaderboard.service import splits_of, standings
+from app.leaderboard.service import standings
 from app.models.competition import Competition
 from app.models.submission import Submission
 from app.models.team import Team

@@ -14,6 +14,7 @@ from app.admin.participants import service
 from app.admin.participants.schemas import ParticipantOut, ParticipantPatch, participant_out
 from app.admin.participants.service import Limits
 from app.admin.phases.service import phases_of
+from app.competitions import registrations
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
@@ -71,7 +72,7 @@ def change_api(
     """Approve, reject, ban or unban a participant, and set or clear their own limits."""
     registration = service.registration_in(session, competition, user_id)
     if body.status is not None:
-        service.change_status(session, competition, user, registration, body.status)
+        registrations.change_status(session, competition, user, registration, body.status)
     if {"max_per_day", "max_total"} & body.model_fields_set:
         limits = Limits(
             max_per_day=_given(body, "max_per_day", registration.max_per_day),
@@ -172,7 +173,7 @@ def action_page(
         registration = service.registration_in(session, competition, user_id)
         if action == "unban" and registration.status is not RegistrationStatus.BANNED:
             raise Invalid("this participant is not banned")
-        service.change_status(session, competition, user, registration, ACTIONS[action])
+        registrations.change_status(session, competition, user, registration, ACTIONS[action])
     except DomainError as exc:
         return _refused(request, session, competition, user, exc)
     name = session.get_one(User, user_id).display_name

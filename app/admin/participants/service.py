@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.competitions import audit
 from app.core.db import MAX_ID
-from app.core.errors import Conflict, Invalid, NotFound
+from app.core.errors import Invalid, NotFound
 from app.models.competition import Competition
 from app.models.registration import Registration, RegistrationStatus
 from app.models.submission import Submission
@@ -22,21 +22,6 @@ from app.models.user import User
 
 MAX_LIMIT = 1_000_000  # as a phase's limits
 PAGE_ROWS = 500  # rows the page shows at most; the search narrows them
-# Where a registration may go from (a target is reached from these statuses only).
-_FROM: dict[RegistrationStatus, set[RegistrationStatus]] = {
-    RegistrationStatus.APPROVED: {
-        RegistrationStatus.PENDING,
-        RegistrationStatus.REJECTED,
-        RegistrationStatus.BANNED,
-    },
-    RegistrationStatus.REJECTED: {RegistrationStatus.PENDING},
-    RegistrationStatus.BANNED: {
-        RegistrationStatus.PENDING,
-        RegistrationStatus.APPROVED,
-        RegistrationStatus.REJECTED,
-    },
-    RegistrationStatus.PENDING: set(),
-}
 
 
 @dataclass(frozen=True)
@@ -116,41 +101,6 @@ def registration_in(session: Session, competition: Competition, user_id: int) ->
     if registration is None:
         raise NotFound(f"user {user_id} is not registered to {competition.title}")
     return registration
-
-
-def change_status(
-    session: Session,
-    competition: Competition,
-    organizer: User,
-    registration: Registration,
-    status: RegistrationStatus,
-) -> Registration:
-    """Approve, reject, ban or unban (banned back to approved). The same status again changes
-    nothing; a move that makes no sense (rejecting an approved participant) is a Conflict."""
-    before = registration.status
-    if status is before:
-        return registration
-    if before not in _FROM[status]:
-        name = session.get_one(User, registration.user_id).display_name
-        raise Conflict(_refusal(name, before, status))
-    registration.status = status
-    action = "unbanned" if before is RegistrationStatus.BANNED else status.value
-    audit.record(
-        session,
-        competition,
-        organizer,
-        f"registration.{action}",
-        {"registration_id": registration.id, "user_id": registration.user_id, "was": before.value},
-    )
-    return registration
-
-
-def _refusal(name: str, before: RegistrationStatus, status: RegistrationStatus) -> str:
-    if status is RegistrationStatus.PENDING:
-        return "a registration cannot go back to pending; approve, reject or ban it"
-    if before is RegistrationStatus.BANNED:
-        return f"{name} is banned; unban them first"
-    return f"{name} is {before.value} already; ban them to keep them out"
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from app.admin.submissions import service
 from app.admin.submissions.schemas import AdminSubmissionOut, Disqualification, row_out
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.competitions.registrations import tracks_of
+from app.competitions.visibility import splits_of
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid
 from app.core.forms import done, refused
 from app.core.openapi import BODY_ERRORS
 from app.core.templating import templates
-from app.leaderboard.service import splits_of
 from app.models.competition import Competition
 from app.models.submission import SubmissionStatus
 from app.models.user import User

@@ -13,7 +13,7 @@ from app.admin.dependencies import API_PATH, ORGANIZER_FORM, PAGES_PATH
 from app.admin.tracks import service
 from app.admin.tracks.schemas import ScenarioOut, TrackIn, TrackOut, TrackPatch, TruthOut
 from app.admin.tracks.service import MAX_SCENARIOS, TrackView
-from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer, TrackDep
 from app.core.db import SessionDep
 from app.core.errors import DomainError
 from app.core.forms import done, refused
@@ -22,7 +22,6 @@ from app.core.templating import templates
 from app.models.competition import Competition
 from app.models.track import Track
 from app.models.user import User
-from app.submissions.dependencies import TrackDep
 
 pages = APIRouter(prefix=PAGES_PATH)
 api = APIRouter(prefix=API_PATH)

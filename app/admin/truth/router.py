@@ -21,7 +21,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from app.admin.dependencies import API_PATH, PAGES_PATH
 from app.admin.truth import service as truth
 from app.admin.truth.schemas import TruthOut, progress_out, split_out
-from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer, TrackDep
 from app.competitions.service import definition_of
 from app.core.csrf import verify_csrf
 from app.core.db import SessionDep
@@ -32,7 +32,6 @@ from app.core.templating import templates
 from app.models.competition import Competition
 from app.models.track import Track
 from app.models.user import User
-from app.submissions.dependencies import TrackDep
 
 PATH = "/tracks/{track}/truth"
 pages = APIRouter(prefix=PAGES_PATH)

@@ -20,8 +20,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.competitions.service import definition_of
+from app.competitions.truth import MissingTruth, truth_of
 from app.core import jobs
-from app.core.db import committing
+from app.core.db import SessionFactory, committing, read_bytes
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.phase import Phase
@@ -32,7 +33,6 @@ from app.scoring.bootstrap import Interval, ranking_interval
 from app.scoring.definition import Definition
 from app.scoring.problems import InvalidInput
 from app.scoring.readers import GroundTruth, read_submission
-from app.submissions import pipeline
 
 log = logging.getLogger(__name__)
 SEED = 0x6D69615F6369  # "mia_ci": with the submission id and the split, a replicate's seed
@@ -51,7 +51,7 @@ class Job:
     scored_at: datetime
 
 
-def compute_intervals(factory: pipeline.SessionFactory, submission_id: int) -> str:
+def compute_intervals(factory: SessionFactory, submission_id: int) -> str:
     """The intervals of every scored split still without one: `done` or `skipped`."""
     with committing(factory()) as session:
         job = _read(session, submission_id)
@@ -103,11 +103,11 @@ def _read(session: Session, submission_id: int) -> Job | None:
     if not scores:
         return None
     try:
-        truth, _, _ = pipeline.truth_of(session, found.Track, list(scores))
-    except pipeline.MissingTruth:
+        truth, _, _ = truth_of(session, found.Track, list(scores))
+    except MissingTruth:
         return None
     return Job(
-        zip_bytes=pipeline.zip_bytes(session, submission_id),
+        zip_bytes=read_bytes(session, Submission.zip_bytes, submission_id),
         track=found.Track.name,
         scores=scores,
         truth=truth,
@@ -146,14 +146,14 @@ def _write(session: Session, submission_id: int, job: Job, intervals: dict[str, 
 
 
 def sweep_intervals(
-    factory: pipeline.SessionFactory, send: Callable[[int], None], *, after: timedelta
+    factory: SessionFactory, send: Callable[[int], None], *, after: timedelta
 ) -> list[int]:
     """Send again the intervals jobs of scored submissions still without an interval `after`
     their last sending (a crash, a lost message; rows scored before intervals existed): at
     most BATCH rankings a sweep, through the index of missing intervals. The ids, once
     committed."""
     with committing(factory()) as session:
-        if not pipeline.sweep_lock(session):
+        if not jobs.sweep_lock(session):
             return []
         cutoff = utcnow() - after
         waiting = (
@@ -175,7 +175,7 @@ def sweep_intervals(
                 .where(Ranking.submission_id.in_(ids), Ranking.ci_low.is_(None))
                 .values(ci_sent_at=utcnow())
             )
-        jobs.after_commit(session, partial(pipeline.send_each, send, ids))
+        jobs.after_commit(session, partial(jobs.send_each, send, ids))
     if ids:
         log.info("sweeper sent %d intervals jobs again: %s", len(ids), ids[:20])
     return ids

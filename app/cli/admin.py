@@ -1,0 +1,202 @@
+"""The operators' commands, on DATABASE_URL: the schema, accounts, tokens, competitions and
+rescoring."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+@click.group()
+def db() -> None:
+    """The database on DATABASE_URL."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest revision (Alembic, safe to run twice)."""
+    from app.core.config import get_settings
+    from app.core.db import upgrade
+
+    upgrade()
+    click.echo(
+        f"database at {_hide_password(get_settings().database_url)} is at the latest revision"
+    )
+
+
+def _hide_password(url: str) -> str:
+    """A database URL fit to print: its password replaced by ***."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group()
+def users() -> None:
+    """Accounts on DATABASE_URL."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(["participant", "organizer", "admin"]),
+    default="participant",
+    show_default=True,
+)
+@click.option("--name", help="Display name (default: the part of the email before @).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input; otherwise a strong one is made and printed.",
+)
+def users_create(email: str, role: str, name: str | None, password_stdin: bool) -> None:
+    """Create an account."""
+    import secrets
+
+    from app.auth import service as auth
+    from app.models.user import Role
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    with _database() as session:
+        user = auth.create_user(session, email, password, role=Role(role), display_name=name)
+        click.echo(f"created {user.role.value} {user.email} (display name {user.display_name})")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+
+
+@click.group()
+def tokens() -> None:
+    """API tokens on DATABASE_URL."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+def tokens_create(email: str, name: str) -> None:
+    """Create an API token for an account; the token is printed alone on the last line."""
+    from app.auth import service as auth
+
+    with _database() as session:
+        user = auth.user_by_email(session, email)
+        row, token = auth.create_token(session, user, name)
+        click.echo(f"token '{row.name}' for {user.email} (shown once; {row.prefix}... later):")
+    click.echo(token)
+
+
+@contextmanager
+def _database() -> Iterator[Session]:
+    """A committed session on DATABASE_URL; a domain error exits 1 with its message."""
+    from app.core.db import session_scope
+    from app.core.errors import DomainError
+
+    try:
+        with session_scope() as session:
+            yield session
+    except DomainError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+
+
+@click.group()
+def competitions() -> None:
+    """Competitions on DATABASE_URL."""
+
+
+@competitions.command("import-mico")
+@click.argument("truth", type=click.Path(exists=True, path_type=Path))
+@click.option("--slug", default="mico", show_default=True, help="The competition's short name.")
+@click.option("--title", help="The competition's title (default: MICO's).")
+@click.option(
+    "--organizer",
+    "organizers",
+    multiple=True,
+    metavar="EMAIL",
+    help="An account that runs this competition (repeatable; admins run every one).",
+)
+def competitions_import_mico(
+    truth: Path, slug: str, title: str | None, organizers: tuple[str, ...]
+) -> None:
+    """Create or update a MICO competition from ground truth in the official layout."""
+    from app.auth import service as auth
+    from app.competitions import registrations
+    from app.competitions import service as competitions_service
+
+    with _database() as session:
+        people = [auth.user_by_email(session, email) for email in organizers]
+        report = competitions_service.import_mico(session, truth, slug=slug, title=title)
+        verb = "created" if report.created else "updated"
+        click.echo(f"{verb} competition {slug} ({report.competition.title})")
+        for person in people:
+            if registrations.add_organizer(session, report.competition, person):
+                click.echo(f"organizer: {person.email}")
+    click.echo(f"tracks: {', '.join(report.tracks)}; scenarios: {report.scenarios}")
+    click.echo(
+        f"ground truth (dev and final): {report.truth_added} added, {report.truth_changed} "
+        f"changed, {report.truth_unchanged} unchanged"
+    )
+    if report.phases_added:
+        click.echo("phases: Development (open now, dev shown, final withheld), Final (closed)")
+
+
+@competitions.command("organizers")
+@click.argument("slug")
+@click.option("--add", "added", multiple=True, metavar="EMAIL", help="List this account.")
+@click.option("--remove", "removed", multiple=True, metavar="EMAIL", help="Unlist this account.")
+def competitions_organizers(slug: str, added: tuple[str, ...], removed: tuple[str, ...]) -> None:
+    """List a competition's organizers, adding or removing some first."""
+    from app.auth import service as auth
+    from app.competitions import registrations
+
+    with _database() as session:
+        competition = registrations.competition_by_slug(session, slug)
+        for email in added:
+            registrations.add_organizer(session, competition, auth.user_by_email(session, email))
+        for email in removed:
+            person = auth.user_by_email(session, email)
+            registrations.remove_organizer(session, competition, person)
+        people = registrations.organizers_of(session, competition)
+        click.echo(f"organizers of {slug}: " + (", ".join(p.email for p in people) or "none"))
+
+
+@click.command("rescore")
+@click.argument("slug")
+@click.option("--track", help="Only this track.")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Every submission, not only those that failed because of the server.",
+)
+def submissions_rescore(slug: str, track: str | None, everything: bool) -> None:
+    """Queue a competition's submissions to be scored again (after new ground truth, say)."""
+    from sqlalchemy import select
+
+    from app.competitions.registrations import competition_by_slug, tracks_of
+    from app.core.config import get_settings
+    from app.core.db import sessions
+    from app.models.submission import Submission, SubmissionStatus
+    from app.submissions.pipeline import dispatcher_for, rescore
+
+    settings = get_settings()
+    dispatcher = dispatcher_for(settings, sessions())
+    with _database() as session:
+        competition = competition_by_slug(session, slug)
+        track_ids = [t.id for t in tracks_of(session, competition) if track in (None, t.name)]
+        query = select(Submission).where(Submission.track_id.in_(track_ids))
+        if not everything:
+            query = query.where(
+                Submission.status == SubmissionStatus.FAILED, Submission.server_fault.is_(True)
+            )
+        ids = rescore(session, dispatcher.send, list(session.scalars(query)))
+    dispatcher.close()
+    where = "sent to the workers" if settings.redis_url else "scored"
+    click.echo(f"{len(ids)} submissions of {slug} queued again and {where}")
