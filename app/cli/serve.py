@@ -77,15 +77,15 @@ def demo(host: str, port: int, folder: Path) -> None:
     """Run MICO with demo data, accounts and scored submissions: no PostgreSQL or Redis."""
     import time
 
+    started = time.perf_counter()  # before the server's packages load: they take seconds too
     from app import demo as demo_setup
     from app.core.config import Settings
     from app.core.db import make_engine, sessions
     from app.main import create_app
 
-    started = time.perf_counter()
     made = not (folder / "accounts.json").exists()
     if made:
-        click.echo(f"making the demo in {folder}/ (once; later runs start at once) ...")
+        click.echo(f"making the demo in {folder}/ (once; later runs reuse it) ...")
     arena = demo_setup.prepare(folder)
     settings = Settings(
         database_url=arena.database_url,
