@@ -150,6 +150,7 @@ def _tag_fault(exc: yaml.constructor.ConstructorError) -> str:
     line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
     problem = str(exc.problem or "")
     tag = problem.split("tag ", 1)[-1].strip("'") if "tag" in problem else "a tag"
+    tag = tag.replace("tag:yaml.org,2002:", "!!")
     return (
         f"{line}uses the YAML tag {tag}, which builds program objects; a competition.yaml holds "
         "plain values only: remove the tag"

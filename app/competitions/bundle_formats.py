@@ -227,7 +227,9 @@ class Fields:
 
     def hint(self, path: str) -> str:
         """What the organizer may have meant: a close file name, or what the top holds."""
-        close = difflib.get_close_matches(path, list(self.files.files), n=1, cutoff=0.6)
+        stem = path.rsplit("/", 1)[-1].split(".")[0].lower()
+        same_start = [f for f in self.files.files if f.rsplit("/", 1)[-1].lower().startswith(stem)]
+        close = same_start or difflib.get_close_matches(path, list(self.files.files), 1, 0.75)
         if close:
             return f" (did you mean {close[0]}?)"
         top = self.files.top_level()
@@ -430,7 +432,7 @@ def _codalab_ends(
 ) -> list[BundlePhase]:
     """CodaLab phases have starts only: each ends when the next starts, the last at end_date."""
     out = []
-    for phase, after in zip(phases, [*phases[1:], None], strict=True):
+    for phase, after in zip(phases, [*phases[1:], None], strict=False):
         ends = after.start if after else end
         if phase.start and ends and ends <= phase.start:
             what = f"phase '{after.name}' starts" if after else "end_date is"

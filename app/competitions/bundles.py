@@ -85,6 +85,8 @@ def read_bundle(
     content = files.load_yaml()
     fields = Fields(files)
     parsed = _parse(files, content, fields)
+    if parsed is not None and not parsed.phases and not fields.problems:
+        fields.fault("phases", "none defined; a competition has at least one phase")
     target: Target | None = None
     if parsed is not None and not fields.problems:
         try:
