@@ -128,14 +128,11 @@ class BundleFiles:
         try:
             data = yaml.safe_load(text)
         except yaml.constructor.ConstructorError as exc:
-            raise BundleRefused(self.name, [Problem(where, _tag_fault(exc))]) from None
+            if "constructor for the tag" in str(exc.problem):
+                raise BundleRefused(self.name, [Problem(where, _tag_fault(exc))]) from None
+            raise BundleRefused(self.name, [Problem(where, _yaml_fault(exc))]) from None
         except yaml.YAMLError as exc:
-            line = (
-                f"line {exc.problem_mark.line + 1}: " if getattr(exc, "problem_mark", None) else ""
-            )
-            problem = getattr(exc, "problem", None) or "unreadable"
-            message = f"{line}is not valid YAML ({problem}); check its indentation and quotes"
-            raise BundleRefused(self.name, [Problem(where, message)]) from None
+            raise BundleRefused(self.name, [Problem(where, _yaml_fault(exc))]) from None
         except RecursionError:
             message = "nests too deeply to be a competition definition"
             raise BundleRefused(self.name, [Problem(where, message)]) from None
@@ -143,6 +140,14 @@ class BundleFiles:
             message = "must hold key: value lines (title:, phases:, ...) at its top"
             raise BundleRefused(self.name, [Problem(where, message)])
         return data
+
+
+def _yaml_fault(exc: yaml.YAMLError) -> str:
+    """Where and why the YAML does not parse, as PyYAML found it."""
+    mark = getattr(exc, "problem_mark", None)
+    line = f"line {mark.line + 1}: " if mark else ""
+    problem = getattr(exc, "problem", None) or "unreadable"
+    return f"{line}is not valid YAML ({problem}); check its indentation and quotes"
 
 
 def _tag_fault(exc: yaml.constructor.ConstructorError) -> str:

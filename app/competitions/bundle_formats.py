@@ -228,7 +228,8 @@ class Fields:
     def hint(self, path: str) -> str:
         """What the organizer may have meant: a close file name, or what the top holds."""
         stem = path.rsplit("/", 1)[-1].split(".")[0].lower()
-        same_start = [f for f in self.files.files if f.rsplit("/", 1)[-1].lower().startswith(stem)]
+        names = [f for f in self.files.files if f.rsplit("/", 1)[-1].lower().startswith(stem)]
+        same_start = names if stem else []
         close = same_start or difflib.get_close_matches(path, list(self.files.files), 1, 0.75)
         if close:
             return f" (did you mean {close[0]}?)"
@@ -608,6 +609,9 @@ def _codabench_tasks(fields: Fields, value: Any) -> dict[Any, _Task]:
     for position, raw in fields.items(value, "tasks", MAX_PHASES):
         task = fields.mapping(raw, f"tasks[{position}]")
         index = task.get("index", task.get("key", position))
+        if not isinstance(index, int | str) or isinstance(index, bool):
+            fields.fault(f"tasks[{position}]", f"index is {_kind(index)}; number tasks 0, 1, ...")
+            continue
         where = f"task {index}"
         tasks[index] = _Task(
             name=fields.text(task, "name", where, limit=MAX_TITLE),
@@ -622,7 +626,7 @@ def _task_refs(fields: Fields, value: Any, tasks: dict[Any, _Task], where: str) 
     """The tasks a phase names, each one competition.yaml defines."""
     refs = []
     for _, ref in fields.items(value, f"{where}: tasks", MAX_PHASES):
-        if ref in tasks:
+        if isinstance(ref, int | str) and not isinstance(ref, bool) and ref in tasks:
             refs.append(ref)
         else:
             known = ", ".join(str(k) for k in tasks) or "none"

@@ -88,7 +88,7 @@ def read_bundle(
     if parsed is not None and not parsed.phases and not fields.problems:
         fields.fault("phases", "none defined; a competition has at least one phase")
     target: Target | None = None
-    if parsed is not None and not fields.problems:
+    if parsed is not None and parsed.title:  # an unknown competition is said with any fault
         try:
             target = map_bundle(parsed.signals)
         except Unmapped as exc:

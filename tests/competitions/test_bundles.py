@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.competitions.bundles import (
     BundleColumn,
@@ -801,3 +804,58 @@ def test_refused_is_an_invalid_request_and_a_file_too_big_is_never_read(tmp_path
     assert caught.value.errors and caught.value.errors[0].startswith(
         f"bundle-cifar10.zip: is {size:.1f} KB, over the limit of 1.0 KB"
     )
+
+
+def _paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every place in parsed yaml: each key of each mapping, each item of each list."""
+    children = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    out = []
+    for key, child in children:
+        out.append((*prefix, key))
+        out.extend(_paths(child, (*prefix, key)))
+    return out
+
+
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=30)
+    | st.dates()
+    | st.datetimes(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@pytest.mark.parametrize("base", [MICO_YAML, MIDST_YAML], ids=["codalab", "codabench"])
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_any_value_anywhere_is_read_or_refused_never_a_crash(
+    base: str, data: st.DataObject
+) -> None:
+    """Whatever an organizer writes in any field, the answer is a bundle or a refusal."""
+    content = yaml.safe_load(base)
+    path = data.draw(st.sampled_from(_paths(content)))
+    *parents, last = path
+    target = content
+    for key in parents:
+        target = target[key]
+    target[last] = data.draw(_VALUES)
+    text = yaml.safe_dump(content, allow_unicode=True)
+    files = _mico_files(text) if base is MICO_YAML else _midst_files(text)
+    try:
+        bundle = read_bundle(_zip(files))
+    except BundleRefused as exc:
+        assert exc.problems and all(p.path and p.message for p in exc.problems)
+    else:
+        assert bundle.definition in ("mico", "midst-blackbox-single")
