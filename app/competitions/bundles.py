@@ -17,16 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from app.competitions.bundle_fields import BundleColumn, BundlePage, BundlePhase, Fields, Parsed
 from app.competitions.bundle_files import BUNDLE_LIMITS, BundleFiles, BundleRefused
-from app.competitions.bundle_formats import (
-    BundleColumn,
-    BundlePage,
-    BundlePhase,
-    Fields,
-    Parsed,
-    parse_codabench,
-    parse_codalab,
-)
+from app.competitions.bundle_formats import parse_codabench, parse_codalab
 from app.competitions.bundle_mapping import Target, Unmapped, map_bundle
 from app.scoring.archive import Limits, read_zip_file
 from app.scoring.problems import InvalidInput, Problem
