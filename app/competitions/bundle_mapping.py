@@ -145,28 +145,32 @@ class _Midst:
         return [f"{f}_{self.box}_box" for f in families]
 
 
+_PLACES = ("title", "description", "phase names", "task names", "task descriptions")
+
+
 def _midst(signals: Signals) -> Target:
     """One of MIDST's four definitions, told apart by box and table (title trusted first)."""
-    box = _first(signals.texts(), _BOX)
-    table = _first(signals.texts(), _TABLE) or _first(signals.texts(), _FAMILY, _FAMILIES)
-    missing = [
-        what
-        for what, found in (("black or white box", box), ("single or multi table", table))
-        if not found
-    ]
-    if missing:
+    texts = signals.texts()
+    box, box_at = _first(texts, _BOX)
+    table, table_at = _first(texts, _TABLE)
+    if table is None:
+        table, table_at = _first(texts, _FAMILY, _FAMILIES)
+    if box is None or table is None:
+        said = {"black or white box": box, "single or multi table": table}
+        missing = [what for what, found in said.items() if found is None]
         raise Unmapped(
             f"competition.yaml looks like MIDST ({_named(signals)}) but does not say which "
             f"track: {' nor '.join(missing)}; mia-arena ships one definition per MIDST track "
             "(midst-{blackbox,whitebox}-{single,multi}.yaml): name it in the title, e.g. "
             "'MIDST - Black Box Single Table'"
         )
-    assert box and table
     track = _Midst(box, table)
-    in_title = _first([signals.title], _BOX) and (
-        _first([signals.title], _TABLE) or _first([signals.title], _FAMILY, _FAMILIES)
+    places = sorted({box_at, table_at})
+    how = (
+        f"its title '{signals.title}'"
+        if places == [0]
+        else "its " + " and ".join(_PLACES[i] for i in places)
     )
-    how = f"its title '{signals.title}'" if in_title else f"its {_told_by(signals)}"
     return Target(
         track.name,
         f"definitions/{track.name}.yaml",
@@ -176,28 +180,18 @@ def _midst(signals: Signals) -> Target:
     )
 
 
-def _told_by(signals: Signals) -> str:
-    """Which places said box and table, for the note when the title alone did not."""
-    places = ["title", "description", "phase names", "task names", "task descriptions"]
-    said = [
-        p
-        for p, text in zip(places, signals.texts(), strict=True)
-        if _BOX.search(text) or _TABLE.search(text) or _FAMILY.search(text)
-    ]
-    return " and ".join(said[:2]) or "tasks"
-
-
 def _first(
     texts: Sequence[str], pattern: re.Pattern[str], meaning: dict[str, str] | None = None
-) -> str | None:
-    """The one value `pattern` finds in the first text that names exactly one, or None.
+) -> tuple[str | None, int]:
+    """The one value `pattern` finds in the first text naming exactly one, and that text's
+    index; (None, -1) when none does.
 
     A text naming both (`black box and white box`) is skipped: MIDST's own multi-table bundle
     names a white-box task in its black-box competition, and its title settles it.
     """
-    for text in texts:
+    for at, text in enumerate(texts):
         found = {m.group(1).lower() for m in pattern.finditer(text)}
         values = {meaning[f] for f in found} if meaning else found
         if len(values) == 1:
-            return values.pop()
-    return None
+            return values.pop(), at
+    return None, -1

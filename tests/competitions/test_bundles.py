@@ -470,6 +470,16 @@ def test_each_midst_bundle_maps_to_its_definition_file(
     assert f"(model types {types}), recognised by its title '{title}'" in bundle.mapping_note
 
 
+def test_a_midst_title_without_its_track_maps_by_the_description() -> None:
+    """The title is trusted first; the description (then phases and tasks) tells the rest."""
+    text = MIDST_YAML.replace("title: MIDST - Black Box Single Table Competition", "title: MIDST")
+    bundle = read_bundle(_zip(_midst_files(text)))
+    assert bundle.definition == "midst-blackbox-single"
+    assert bundle.mapping_note.endswith(
+        "(model types tabddpm_black_box, tabsyn_black_box), recognised by its description"
+    )
+
+
 def test_midst_multi_table_bundle_with_its_mislabelled_task_and_eval_phase() -> None:
     """MIDST's black-box multi-table yaml names a "White box" task and an Eval phase: the
     title decides the track, and the phase of no known split is imported with a warning."""
