@@ -8,6 +8,7 @@ competition.yaml may name them, but never opened.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ BUNDLE_LIMITS = Limits(
     max_total_bytes=2 * 1024 * 1024 * 1024,
 )
 MAX_YAML_BYTES = 256 * 1024  # MICO's competition.yaml is 6 KB, MIDST's 2 KB
+MAX_REFERENCE_BYTES = 64 * 1024 * 1024  # MICO's reference data: 30,000 labels, about 120 KB
 YAML_NAMES = ("competition.yaml", "competition.yml")
 
 
@@ -51,6 +53,7 @@ class BundleFiles:
     files: dict[str, zipfile.ZipInfo]
     archives: set[str]
     reader: ZipReader
+    data: bytes
 
     @classmethod
     def open(cls, data: bytes, name: str, limits: Limits) -> BundleFiles:
@@ -80,6 +83,7 @@ class BundleFiles:
             {p[len(root) :]: i for p, i in files.items() if p.startswith(root)},
             {p[len(root) :] for p in archives if p.startswith(root)},
             reader,
+            data,
         )
 
     def shown(self, path: str) -> str:
@@ -118,6 +122,49 @@ class BundleFiles:
             return Problem(
                 self.shown(path), f"is not UTF-8 text (byte {exc.start}); save it as UTF-8"
             )
+
+    def part(self, path: str, limit: int) -> bytes:
+        """A part competition.yaml names (reference data) as one zip: an archive inside the
+        bundle as it is, a folder zipped afresh with paths relative to it."""
+        path = path.strip().removeprefix("./")
+        if path in self.archives:
+            return self._archive(path, limit)
+        folder = path.rstrip("/") + "/"
+        members = {p[len(folder) :]: i for p, i in self.files.items() if p.startswith(folder)}
+        if not members:
+            message = "is not in the bundle (a dataset kept on the server?); upload it instead"
+            raise BundleRefused(self.name, [Problem(self.shown(path), message)])
+        declared = sum(i.file_size for i in members.values())
+        if declared > limit:
+            message = f"holds {declared:,} bytes inflated, over the {limit:,} allowed"
+            raise BundleRefused(self.name, [Problem(self.shown(path), message)])
+        out = io.BytesIO()
+        problems = []
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for relative, info in members.items():
+                content = self.reader.read(self.shown(folder + relative), info)
+                if isinstance(content, Problem):
+                    problems.append(content)
+                else:
+                    zf.writestr(relative, content)
+        if problems:
+            raise BundleRefused(self.name, problems)
+        return out.getvalue()
+
+    def _archive(self, path: str, limit: int) -> bytes:
+        """An archive's bytes, read within `limit` with every check of a member."""
+        try:
+            info = zipfile.ZipFile(io.BytesIO(self.data)).getinfo(self.shown(path))
+        except KeyError:
+            message = "has a name that cannot be read back; rename it"
+            raise BundleRefused(self.name, [Problem(self.shown(path), message)]) from None
+        if info.file_size > limit:
+            message = f"is {info.file_size:,} bytes inflated, over the {limit:,} allowed"
+            raise BundleRefused(self.name, [Problem(self.shown(path), message)])
+        content = self.reader.read(self.shown(path), info)
+        if isinstance(content, Problem):
+            raise BundleRefused(self.name, [content])
+        return content
 
     def load_yaml(self) -> dict[Any, Any]:
         """competition.yaml as plain data: safe_load builds no object, whatever tags it has."""

@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.competitions.bundle_fields import BundleColumn, BundlePage, BundlePhase, Fields, Parsed
-from app.competitions.bundle_files import BUNDLE_LIMITS, BundleFiles, BundleRefused
+from app.competitions.bundle_files import (
+    BUNDLE_LIMITS,
+    MAX_REFERENCE_BYTES,
+    BundleFiles,
+    BundleRefused,
+)
 from app.competitions.bundle_formats import parse_codabench, parse_codalab
 from app.competitions.bundle_mapping import Target, Unmapped, map_bundle
 from app.scoring.archive import Limits, read_zip_file
@@ -33,6 +38,7 @@ __all__ = [
     "ImportedBundle",
     "read_bundle",
     "read_bundle_file",
+    "reference_zip",
 ]
 
 
@@ -105,6 +111,24 @@ def read_bundle(
         mapping_note=target.note,
         warnings=tuple(fields.warnings) + _unknown_splits(files, parsed),
     )
+
+
+def reference_zip(
+    data: bytes,
+    name: str,
+    path: str,
+    *,
+    limits: Limits = BUNDLE_LIMITS,
+    max_bytes: int = MAX_REFERENCE_BYTES,
+) -> bytes:
+    """The reference data a phase names (`phase.reference_data`), as one zip of its files.
+
+    MICO's `reference_data_dev.zip` comes as it is (`cifar10/cifar10_hi/dev/model_100/
+    solution.csv`, what `read_track_truth` takes); MIDST's `data/` folder is zipped afresh,
+    paths relative to it. Every read is bounded by `max_bytes`; BundleRefused otherwise.
+    """
+    files = BundleFiles.open(data, name, replace(limits, max_file_bytes=max_bytes))
+    return files.part(path, max_bytes)
 
 
 def _parse(files: BundleFiles, content: dict[Any, Any], fields: Fields) -> Parsed | None:

@@ -28,10 +28,12 @@ from app.competitions.bundles import (
     BundleRefused,
     read_bundle,
     read_bundle_file,
+    reference_zip,
 )
 from app.core.errors import Invalid
 from app.models.phase import LeaderboardPolicy
 from app.scoring.archive import Limits
+from app.scoring.readers import read_track_truth
 
 # MICO's codalab-package/competition.yaml, with the title make_competition_bundle.sh sets.
 MICO_YAML = """\
@@ -216,12 +218,13 @@ def _zip(files: dict[str, bytes | str], *, folder: str = "") -> bytes:
 
 def _mico_files(yaml_text: str = MICO_YAML) -> dict[str, bytes | str]:
     """What make_competition_bundle.sh zips: yaml, HTML pages, logo and three inner zips."""
+    labels = ",".join("1" if i % 2 else "0" for i in range(200)) + "\n"
     reference = {
         split: _zip(
             {
-                f"cifar10/cifar10_{s}/{split}/model_{m}/solution.csv": "1,0,1,0\n"
+                f"cifar10/cifar10_{s}/{split}/model_{m}/solution.csv": labels
                 for s in ("hi", "inf", "lo")
-                for m in ((100, 101) if split == "dev" else (150, 151))
+                for m in (range(100, 150) if split == "dev" else range(150, 200))
             }
         )
         for split in ("dev", "final")
@@ -532,6 +535,36 @@ def test_a_missing_logo_and_data_kept_on_the_server_are_warnings() -> None:
     ) in warnings
 
 
+def test_reference_data_comes_out_as_the_zip_the_truth_reader_takes() -> None:
+    """MICO's inner zips as they are (read_track_truth reads them); MIDST's folder zipped."""
+    data = _zip(_mico_files())
+    development, final = read_bundle(data, "bundle-cifar10.zip").phases
+    for phase, split in ((development, "dev"), (final, "final")):
+        assert phase.reference_data
+        part = reference_zip(data, "bundle-cifar10.zip", phase.reference_data)
+        truth = read_track_truth(part, track="cifar10", splits=(split,))
+        assert truth.tracks == ("cifar10",)
+        assert sorted(truth.labels) == [(f"cifar10_{s}", split) for s in ("hi", "inf", "lo")]
+        assert all(labels.size == 50 * 200 for labels in truth.labels.values())
+    data = _zip(_midst_files(), folder="midst_blackbox_single_table/")
+    part = reference_zip(data, "midst.zip", "data/")
+    assert sorted(zipfile.ZipFile(io.BytesIO(part)).namelist()) == [
+        "tabddpm_black_box/dev/tabddpm_51/challenge_label.csv",
+        "tabddpm_mapping_final.json",
+        "tabsyn_black_box/final/tabsyn_103/challenge_label.csv",
+    ]
+    with pytest.raises(BundleRefused) as caught:
+        reference_zip(data, "midst.zip", "reference_data/")
+    assert caught.value.errors == [
+        "midst_blackbox_single_table/reference_data/: is not in the bundle (a dataset kept on the "
+        "server?); upload it instead"
+    ]
+    with pytest.raises(BundleRefused) as caught:
+        reference_zip(_zip(_mico_files()), "mico.zip", "reference_data_dev.zip", max_bytes=1000)
+    assert caught.value.errors and caught.value.errors[0].startswith("reference_data_dev.zip: is ")
+    assert caught.value.errors[0].endswith("bytes inflated, over the 1,000 allowed")
+
+
 # --- bundles that cannot be mapped -----------------------------------------------------------
 
 
@@ -720,7 +753,8 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated() -> None:
     many = _zip({**_mico_files(), "public_data/big.bin": bytes(3 * 1024 * 1024)})
     small = Limits(max_zip_bytes=1024 * 1024, max_total_bytes=2 * 1024 * 1024)
     (problem,) = _refused(many, limits=small)
-    assert problem == "bundle.zip: would inflate to 3.0 MB, over the limit of 2.0 MB (a zip bomb?)"
+    assert problem.startswith("bundle.zip: would inflate to 3.")
+    assert problem.endswith(" MB, over the limit of 2.0 MB (a zip bomb?)")
 
 
 def test_a_huge_competition_yaml_is_refused() -> None:
