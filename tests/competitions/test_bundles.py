@@ -10,6 +10,7 @@ MIDST's `codabench_bundles` hold them (comments, anchors, MM-DD-YYYY dates and a
 
 from __future__ import annotations
 
+import functools
 import io
 import stat
 import time
@@ -216,19 +217,22 @@ def _zip(files: dict[str, bytes | str], *, folder: str = "") -> bytes:
     return out.getvalue()
 
 
+@functools.cache
+def _mico_reference(split: str) -> bytes:
+    """reference_data_{split}.zip as the script makes it: cifar10's solutions of one split."""
+    labels = ",".join("1" if i % 2 else "0" for i in range(200)) + "\n"
+    return _zip(
+        {
+            f"cifar10/cifar10_{s}/{split}/model_{m}/solution.csv": labels
+            for s in ("hi", "inf", "lo")
+            for m in (range(100, 150) if split == "dev" else range(150, 200))
+        }
+    )
+
+
 def _mico_files(yaml_text: str = MICO_YAML) -> dict[str, bytes | str]:
     """What make_competition_bundle.sh zips: yaml, HTML pages, logo and three inner zips."""
-    labels = ",".join("1" if i % 2 else "0" for i in range(200)) + "\n"
-    reference = {
-        split: _zip(
-            {
-                f"cifar10/cifar10_{s}/{split}/model_{m}/solution.csv": labels
-                for s in ("hi", "inf", "lo")
-                for m in (range(100, 150) if split == "dev" else range(150, 200))
-            }
-        )
-        for split in ("dev", "final")
-    }
+    reference = {split: _mico_reference(split) for split in ("dev", "final")}
     return {
         "competition.yaml": yaml_text,
         **MICO_PAGES,
@@ -808,7 +812,7 @@ def test_broken_yaml_is_refused_with_its_line() -> None:
     assert _refused(_zip(_mico_files("- title: MICO\n"))) == [
         "competition.yaml: must hold key: value lines (title:, phases:, ...) at its top"
     ]
-    deep = "title: MICO\nphases: " + "[" * 100_000 + "]" * 100_000
+    deep = "title: MICO\nphases: " + "[" * 20_000 + "]" * 20_000
     assert _refused(_zip(_mico_files(deep))) == [
         "competition.yaml: nests too deeply to be a competition definition"
     ]
@@ -882,7 +886,7 @@ _VALUES = st.recursive(
 
 
 @pytest.mark.parametrize("base", [MICO_YAML, MIDST_YAML], ids=["codalab", "codabench"])
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(data=st.data())
 def test_any_value_anywhere_is_read_or_refused_never_a_crash(
     base: str, data: st.DataObject
