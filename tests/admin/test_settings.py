@@ -223,6 +223,10 @@ def test_the_settings_api_and_points_per_model_fixed_by_ground_truth(arena: Aren
     same = arena.browser.patch(API, json={"points_per_model": 200}, headers=organizer)
     assert same.status_code == 200 and same.json()["changed"] == []
     assert arena.browser.patch(API, json={"colour": "red"}, headers=organizer).status_code == 422
+    null = arena.browser.patch(API, json={"title": None}, headers=organizer)  # not a no-op 200
+    assert null.status_code == 422 and null.json()["detail"][0]["loc"] == ["body", "title"]
+    assert "leave it out to keep it" in null.json()["detail"][0]["msg"]
+    assert arena.browser.get(API, headers=organizer).json()["title"] == "MICO 2027"
     _sign_in(arena, "org@example.org")
     page = arena.browser.get(PAGE).text
     assert 'name="points_per_model"' not in page and "fixed: it defines" in page

@@ -58,7 +58,7 @@ def change_settings_api(
     """Change settings or pages: all or nothing (422 naming every fault); 409 for points per
     model once ground truth is stored. The audit log records which fields changed."""
     changed = service.change_settings(
-        session, competition, user, SettingsChange(**body.model_dump(exclude_none=True))
+        session, competition, user, SettingsChange(**body.model_dump(exclude_unset=True))
     )
     return {**_out(session, competition), "changed": changed}
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from app.admin.settings.service import MAX_PAGE, MAX_POINTS, MAX_TITLE
 
@@ -55,19 +56,27 @@ class SettingsIn(BaseModel):
         },
     )
 
-    title: str | None = Field(None, min_length=1, max_length=MAX_TITLE)
-    requires_approval: bool | None = None
-    points_per_model: int | None = Field(
+    title: str | SkipJsonSchema[None] = Field(None, min_length=1, max_length=MAX_TITLE)
+    requires_approval: bool | SkipJsonSchema[None] = None
+    points_per_model: int | SkipJsonSchema[None] = Field(
         None, ge=1, le=MAX_POINTS, description="refused (409) once ground truth is stored"
     )
-    overview_md: str | None = Field(None, max_length=MAX_PAGE)
-    data_md: str | None = Field(None, max_length=MAX_PAGE)
-    evaluation_md: str | None = Field(None, max_length=MAX_PAGE)
-    terms_md: str | None = Field(
+    overview_md: str | SkipJsonSchema[None] = Field(None, max_length=MAX_PAGE)
+    data_md: str | SkipJsonSchema[None] = Field(None, max_length=MAX_PAGE)
+    evaluation_md: str | SkipJsonSchema[None] = Field(None, max_length=MAX_PAGE)
+    terms_md: str | SkipJsonSchema[None] = Field(
         None,
         max_length=MAX_PAGE,
         description="participants registered already keep having accepted the earlier terms",
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        """A setting sent as null would change nothing: say so instead of answering 200."""
+        if value is None:
+            raise ValueError("null is not a value of this setting; leave it out to keep it")
+        return value
 
 
 class SettingsSaved(SettingsOut):
