@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.main import create_app
@@ -82,10 +83,10 @@ def _ranks(html: str) -> list[int]:
     return [int(cells[0].split()[0]) for _, cells in _table(html).body]
 
 
-def _crowd(arena: Arena) -> None:
-    """2,499 participants with a scored dev and final submission each, inserted in bulk as the
-    benchmark does (uploading and scoring each would take minutes); scores spread over 0..1."""
-    session = arena.session
+def crowd(session: Session, count: int = OTHERS) -> None:
+    """`count` participants with a scored dev and final submission each on cifar10, inserted
+    in bulk as the benchmark does (uploading and scoring each would take minutes); scores
+    spread evenly over 0..1."""
     track = session.scalars(select(Track).where(Track.name == "cifar10")).one()
     phase = session.scalars(
         select(Phase).where(
@@ -94,7 +95,7 @@ def _crowd(arena: Arena) -> None:
     ).one()
     scenarios = list(session.scalars(select(Scenario.id).where(Scenario.track_id == track.id)))
     now = utcnow()
-    ids = range(FIRST_ID, FIRST_ID + OTHERS)
+    ids = range(FIRST_ID, FIRST_ID + count)
     session.execute(
         insert(User),
         [
@@ -120,7 +121,7 @@ def _crowd(arena: Arena) -> None:
             for i in ids
         ],
     )
-    score = {i: (i - FIRST_ID + 0.5) / OTHERS for i in ids}
+    score = {i: (i - FIRST_ID + 0.5) / count for i in ids}
     for split in ("dev", "final"):
         session.execute(
             insert(Ranking),
@@ -151,7 +152,7 @@ def _board_with_ada_and_bob(arena: Arena) -> tuple[int, int]:
     team = teams.create_team(arena.session, ada, "Lovelace")
     teams.join_team(arena.session, bob, team.invite_code)
     arena.session.commit()
-    _crowd(arena)
+    crowd(arena.session)
     arena.upload(ada_headers, arena.zip("cifar10-strong"))
     assert arena.score_sent() == ["scored"]
     entries = arena.browser.get(BOARD).json()["entries"]
