@@ -20,9 +20,14 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 # The smallest rate a log-log chart shows; smaller ones (zero included) sit on the axis.
 LOG_MIN = 1e-4
 _DECADES = 4
-_LEFT, _RIGHT, _TOP, _BOTTOM = 52, 14, 30, 42  # margins around the plot area
-_CHAR_WIDTH = 6.2  # a generous average advance of one 11 px sans-serif character
+# Text of 13 units: a chart scaled down to a phone's card (about 320 px for its 360) still
+# shows it at 11.5 px. The margins leave the tick labels and the axis names apart.
+_FONT = 13
+_LEFT, _RIGHT, _TOP, _BOTTOM = 62, 14, 32, 50  # margins around the plot area
+_LEGEND_FONT = 11  # the key's text: smaller, for names to fit below the chance line
+_CHAR_WIDTH = 0.565 * _LEGEND_FONT  # a generous average advance of one such character
 _LEGEND_ROW = 14
+_GROW = 2  # a chart grows with its container up to twice its drawn width, never further
 _INK, _MUTED, _GRID, _AXIS = "#222", "#555", "#e6e8ec", "#8a8f98"
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -134,13 +139,14 @@ def _text(value: str, limit: int | None = None) -> str:
 
 
 def _open(width: int, height: int, title: str, curves: Sequence[Curve], scale: str) -> str:
-    """The root element, which scales down with its container, and its title and description."""
+    """The root element, which takes its container's width (up to _GROW times its own), and
+    its title and description."""
     names = ", ".join(curve.label for curve in curves) or "no data"
     axes = "linear axes" if scale == "linear" else "logarithmic axes from 0.0001 to 1"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'preserveAspectRatio="xMidYMid meet" style="max-width:{width}px;height:auto" '
-        f'role="img" font-family="system-ui, sans-serif" font-size="11">'
+        f'preserveAspectRatio="xMidYMid meet" style="max-width:{width * _GROW}px;height:auto" '
+        f'role="img" font-family="system-ui, sans-serif" font-size="{_FONT}">'
         f"<title>{_text(title)}</title>"
         f"<desc>{_text(f'ROC curves on {axes}: {names}.')}</desc>"
     )
@@ -199,7 +205,7 @@ def _axes(plot: _Plot) -> str:
 
 def _tick_labels(plot: _Plot) -> str:
     """The numbers under the x axis and left of the y axis."""
-    below, left = _num(plot.bottom + 16), _num(plot.left - 7)
+    below, left = _num(plot.bottom + _FONT + 7), _num(plot.left - 7)
     texts = []
     for rate, label in _ticks(plot.scale):
         x, y = _num(plot.x(rate)), _num(plot.y(rate))
@@ -214,16 +220,17 @@ def _axis_labels(plot: _Plot, height: int) -> str:
     return (
         f'<g class="roc-axis-labels" fill="{_INK}" text-anchor="middle">'
         f'<text x="{middle_x}" y="{height - 8}">False positive rate</text>'
-        f'<text transform="translate(14 {middle_y}) rotate(-90)">True positive rate</text></g>'
+        f'<text transform="translate({_FONT + 2} {middle_y}) rotate(-90)">True positive rate</text>'
+        "</g>"
     )
 
 
 def _heading(title: str, width: int) -> str:
     """The title as visible text above the plot, shortened to fit the width."""
-    limit = int((width - 12) / (_CHAR_WIDTH * 1.15))
+    limit = int((width - 12) / (0.65 * (_FONT + 1)))
     return (
-        f'<text class="roc-title" x="{_num(width / 2)}" y="18" text-anchor="middle" '
-        f'font-size="12" font-weight="600" fill="{_INK}">{_text(title, limit)}</text>'
+        f'<text class="roc-title" x="{_num(width / 2)}" y="20" text-anchor="middle" '
+        f'font-size="{_FONT + 1}" font-weight="600" fill="{_INK}">{_text(title, limit)}</text>'
     )
 
 
@@ -285,7 +292,8 @@ def _legend(curves: Sequence[Curve], plot: _Plot) -> str:
         _legend_row(i, label, left, top + 4 + i * _LEGEND_ROW) for i, label in enumerate(labels)
     ]
     return (
-        f'<g class="roc-legend"><rect x="{_num(left)}" y="{_num(top)}" width="{_num(box_width)}" '
+        f'<g class="roc-legend" font-size="{_LEGEND_FONT}">'
+        f'<rect x="{_num(left)}" y="{_num(top)}" width="{_num(box_width)}" '
         f'height="{_num(box_height)}" rx="3" fill="#fff" fill-opacity="0.88" stroke="{_GRID}"/>'
         f"{''.join(rows)}</g>"
     )

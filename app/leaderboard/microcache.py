@@ -19,7 +19,7 @@ from app.leaderboard.service import StandingsCache
 
 LEADERBOARD = re.compile(r"^(/api/v1)?/competitions/[^/]+/tracks/[^/]+/leaderboard$")
 PERSONAL = (b"authorization", b"cookie")
-QUERY = {"split", "format", "rows_only"}
+QUERY = {"split", "format", "rows_only", "page"}
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import orjson
@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from app.auth.dependencies import MaybeApiUser, MaybeUser
 from app.competitions import visibility
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer, TrackDep
-from app.competitions.registrations import organizes
+from app.competitions.registrations import organizes, tracks_of
 from app.core import jobs
 from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep, committing
 from app.core.downloads import csv_download, spreadsheet_safe
+from app.core.errors import NotFound
 from app.core.forms import done
 from app.core.openapi import problems, with_csv
 from app.core.templating import templates
@@ -28,10 +29,11 @@ from app.leaderboard import service
 from app.models.competition import Competition
 from app.models.track import Track
 
-PAGE_ROWS = 200  # the page's table; the API and the CSV have every row
+PAGE_ROWS = 100  # rows on each page of the table; the API and the CSV have every row
 pages = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["leaderboard"], responses=problems(401, 404, 422))
 Split = Annotated[str, Query(max_length=16, description="dev, or final once revealed")]
+PageNumber = Annotated[int, Query(ge=1, le=100_000, description="the table's page, from 1")]
 
 
 class EntryOut(BaseModel):
@@ -111,13 +113,36 @@ def leaderboard_api(
 
 @dataclass(frozen=True)
 class Board:
-    """A leaderboard in every form it is served in, made together in one go."""
+    """A leaderboard in every form it is served in, made together in one go (the page's rows
+    page by page, as readers ask for them)."""
 
     signature: Any  # service.signature when it was made
     entries: list[service.Entry]
     json: bytes
-    rows: Markup  # the page's table
     charts: dict[str, Any]  # the page's ROC overlays; none under the Ladder
+    csv_url: str
+    split: str
+    intervals: bool  # a column for them (never under the Ladder)
+    rendered: dict[int, Markup] = field(default_factory=dict)  # pages shown to every reader
+
+    @property
+    def last_page(self) -> int:
+        """The number of the last page (1 for an empty board)."""
+        return max(1, -(-len(self.entries) // PAGE_ROWS))
+
+    def page_of(self, submission_id: int) -> int:
+        """The page that holds a row."""
+        rank = next(e.rank for e in self.entries if e.submission_id == submission_id)
+        return (rank - 1) // PAGE_ROWS + 1
+
+    def rows(self, page: int, own: set[int]) -> Markup:
+        """The table of one page, the viewer's `own` rows marked; the same for every reader
+        who has none (made once per cache period), made for each reader who has some."""
+        if own:
+            return _rows_html(self, page, own)
+        if page not in self.rendered:
+            self.rendered[page] = _rows_html(self, page, set())
+        return self.rendered[page]
 
 
 def _board(
@@ -156,8 +181,10 @@ def _board(
             signature=signature,
             entries=entries,
             json=orjson.dumps({"split": split, "entries": entries}),  # dataclasses, natively
-            rows=_rows_html(entries, csv_url, exact),
             charts=charts,
+            csv_url=csv_url,
+            split=split,
+            intervals=exact,
         )
 
     return request.app.state.standings.get(  # type: ignore[no-any-return]
@@ -207,21 +234,33 @@ def leaderboard_page(
     track: TrackDep,
     user: MaybeUser,
     split: Split = "dev",
+    page: PageNumber = 1,
     rows_only: bool = False,
 ) -> Response:
-    """The leaderboard; a hidden split says when it appears. `rows_only`: the live refresh."""
+    """The leaderboard, a page of rows at a time, the viewer's own marked; a hidden split
+    says when it appears. `rows_only`: the live refresh of the page's rows."""
     splits = visibility.splits_of(session, competition)
     visible = split in splits and visibility.may_see(session, competition, split, user)
     ladder = service.laddered(session, competition, split, user)
     board = _board(request, competition, track, split, not ladder) if visible else None
-    rows = board.rows if board else Markup("")
+    rows = Markup("")
+    if board is not None:
+        if page > board.last_page:
+            raise NotFound(
+                f"The {split} leaderboard has {board.last_page} "
+                f"page{'s' if board.last_page != 1 else ''}; page {page} is past its end"
+            )
+        own = service.own_rows(session, track, user, board.entries) if user else set()
+        rows = board.rows(page, own)
     if rows_only:
         return HTMLResponse(rows)
     context: dict[str, Any] = {
         "competition": competition,
         "track": track,
+        "tracks": tracks_of(session, competition),
         "user": user,
         "split": split,
+        "page": page,
         "splits": [s for s in splits if visibility.may_see(session, competition, s, user)],
         "visible": visible,
         "rows": rows,
@@ -234,22 +273,44 @@ def leaderboard_page(
     return templates.TemplateResponse(request, "leaderboard/show.html", context)
 
 
-def _rows_html(entries: list[service.Entry], csv_url: str, intervals: bool) -> Markup:
-    """The table alone (its first PAGE_ROWS rows): the same for every reader, so made once per
-    cache period. `intervals`: a column for them (never under the Ladder)."""
+def _rows_html(board: Board, page: int, own: set[int]) -> Markup:
+    """The table of one page of the board, with the pages to go to, and where the viewer's
+    first `own` row stands."""
+    entries = board.entries
     scenarios = sorted({n for e in entries for n in e.scenarios})
     template = templates.get_template("leaderboard/_rows.html")
-    shown = entries[:PAGE_ROWS]
+    first = (page - 1) * PAGE_ROWS
+    mine = next((e for e in entries if e.submission_id in own), None)
     return Markup(
         template.render(
-            entries=shown,
+            entries=entries[first : first + PAGE_ROWS],
+            first=first,
             scenarios=scenarios,
             total=len(entries),
-            csv_url=csv_url,
-            intervals=intervals,
-            tied=service.tied_with_leader(shown) if intervals else set(),
+            split=board.split,
+            page=page,
+            pages=_page_numbers(page, board.last_page),
+            last_page=board.last_page,
+            csv_url=board.csv_url,
+            intervals=board.intervals,
+            tied=service.tied_with_leader(entries) if board.intervals else set(),
+            own=own,
+            mine=mine,
+            mine_page=board.page_of(mine.submission_id) if mine else None,
         )
     )
+
+
+def _page_numbers(page: int, last: int) -> list[int | None]:
+    """The page numbers to offer: the first, the last, and two either side of this one;
+    None where a run of pages is left out."""
+    shown = sorted({1, last, *range(max(1, page - 2), min(last, page + 2) + 1)})
+    numbers: list[int | None] = []
+    for number in shown:
+        if numbers and number - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
 
 
 def _overlays(rocs: dict[str, list[tuple[str, dict[str, list[float]]]]]) -> dict[str, Any]:

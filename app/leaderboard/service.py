@@ -12,7 +12,7 @@ from datetime import datetime
 from time import monotonic
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
@@ -29,6 +29,7 @@ from app.models.scenario import Scenario
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
 from app.models.team import Team
+from app.models.team_member import TeamMember
 from app.models.track import Track
 from app.models.user import User
 
@@ -143,6 +144,24 @@ def standings(
     ]
     _add_scenarios(session, entries, split)
     return entries
+
+
+def own_rows(session: Session, track: Track, user: User, entries: Sequence[Entry]) -> set[int]:
+    """The submissions of the rows that are the viewer's: their own (uploaded alone) and their
+    team's, in the track's ranking `entries`."""
+    team = select(TeamMember.team_id).where(TeamMember.user_id == user.id).scalar_subquery()
+    ids = set(
+        session.scalars(
+            select(Submission.id).where(
+                Submission.track_id == track.id,
+                or_(
+                    and_(Submission.user_id == user.id, Submission.team_id.is_(None)),
+                    Submission.team_id == team,
+                ),
+            )
+        )
+    )
+    return {e.submission_id for e in entries if e.submission_id in ids}
 
 
 def tied_with_leader(entries: Sequence[Entry]) -> set[int]:

@@ -252,3 +252,56 @@ def test_bad_input_is_refused() -> None:
         roc_svg([], scale="log", title="t")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="room"):
         roc_svg([], scale="linear", title="t", width=100, height=100)
+
+
+PHONE_CARD = 320  # px: the width a chart gets in a card on a 390 px phone
+
+
+def _font(element: ET.Element, root: ET.Element) -> float:
+    """The font size an element's text is drawn at, in SVG units (its own or inherited)."""
+    parents = {child: parent for parent in root.iter() for child in parent}
+    node: ET.Element | None = element
+    while node is not None:
+        if node.get("font-size"):
+            return float(node.get("font-size", ""))
+        node = parents.get(node)
+    return 16.0
+
+
+def _box(element: ET.Element, font: float) -> tuple[float, float, float, float]:
+    """A generous box round a horizontal text: left, top, right, bottom."""
+    x, y = float(element.get("x", "")), float(element.get("y", ""))
+    width = len("".join(element.itertext())) * 0.62 * font
+    anchor = element.get("text-anchor") or "start"
+    left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+    middle = y if element.get("dy") == "0.35em" else y - 0.35 * font
+    return left, middle - 0.55 * font, left + width, middle + 0.55 * font
+
+
+@pytest.mark.parametrize("scale", ["linear", "loglog"])
+def test_the_ticks_stay_legible_and_apart_on_a_phone(scale: Scale) -> None:
+    """Scaled down to a phone's card, the tick labels are still 11 px or more, and no tick
+    label or axis name overlaps another."""
+    root = parse(roc_svg([Curve("a", [0, 1], [0, 1])], scale=scale, title="cifar10_hi: top 5"))
+    shrink = PHONE_CARD / float(root.get("viewBox", "").split()[2])
+    (ticks,) = [el for el in root.iter(f"{SVG}g") if el.get("class") == "roc-ticks"]
+    labels = list(ticks.iter(f"{SVG}text"))
+    assert all(_font(label, root) * shrink >= 11 for label in labels)
+    boxes = [_box(label, _font(label, root)) for label in labels]
+    (names,) = [el for el in root.iter(f"{SVG}g") if el.get("class") == "roc-axis-labels"]
+    x_name = next(el for el in names.iter(f"{SVG}text") if el.get("x"))
+    boxes.append(_box(x_name, _font(x_name, root)))
+    y_name_right = float(re.findall(r"translate\(([\d.]+)", ET.tostring(names).decode())[0])
+    y_name_right += 0.55 * _font(names, root)  # rotated: its width is one line's height
+    assert y_name_right < min(box[0] for box in boxes[1::2])  # left of the y tick labels
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, (a, b)
+
+
+def test_the_svg_grows_to_fill_a_wide_card() -> None:
+    """On a desktop the chart takes the card's width (up to twice its size), not 360 px."""
+    root = parse(roc_svg([Curve("a", [0, 1], [0, 1])], scale="linear", title="t"))
+    found = re.search(r"max-width:(\d+)px", root.get("style", ""))
+    assert found is not None and int(found.group(1)) >= 640
