@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,20 @@ _FROM: dict[RegistrationStatus, set[RegistrationStatus]] = {
     },
     RegistrationStatus.PENDING: set(),
 }
+
+
+# What a participant accepts when the organizers have written no terms of their own.
+DEFAULT_TERMS = "By taking part you agree to play fair and not to share the hidden labels."
+
+
+def terms_of(competition: Competition) -> str:
+    """The terms a participant accepts: the organizers' Markdown, or the default ones."""
+    return competition.terms_md.strip() or DEFAULT_TERMS
+
+
+def terms_version(competition: Competition) -> str:
+    """The version of the terms as they stand: the SHA-256 of their text."""
+    return hashlib.sha256(terms_of(competition).encode()).hexdigest()
 
 
 def organizes(session: Session, competition: Competition, user: User | None) -> bool:
@@ -134,12 +150,19 @@ def registration_of(session: Session, competition: Competition, user: User) -> R
 
 
 def register(
-    session: Session, competition: Competition, user: User, *, accept_terms: bool
+    session: Session,
+    competition: Competition,
+    user: User,
+    *,
+    accept_terms: bool,
+    terms_sha256: str | None = None,
 ) -> tuple[Registration, bool]:
     """Register `user` (the registration, and whether it is new); the terms must be accepted.
 
-    Approved at once unless the competition asks for an organizer's approval. Registering
-    again returns the registration as it stands; a banned user is refused.
+    The registration records the version of the terms accepted; `terms_sha256`, the version
+    the participant read, must be the current one. Approved at once unless the competition
+    asks for an organizer's approval. Registering again returns the registration as it
+    stands; a banned user is refused.
     """
     existing = registration_of(session, competition, user)
     if existing is not None and existing.status is RegistrationStatus.BANNED:
@@ -148,11 +171,21 @@ def register(
         return existing, False
     if not accept_terms:
         raise Invalid("accept the competition's terms to register")
+    version = terms_version(competition)
+    if terms_sha256 is not None and terms_sha256 != version:
+        raise Conflict(
+            f"the terms of {competition.title} changed while you read them: "
+            "read the new terms and accept them again"
+        )
     status = (
         RegistrationStatus.PENDING if competition.requires_approval else RegistrationStatus.APPROVED
     )
     registration = Registration(
-        competition_id=competition.id, user_id=user.id, status=status, terms_accepted_at=utcnow()
+        competition_id=competition.id,
+        user_id=user.id,
+        status=status,
+        terms_accepted_at=utcnow(),
+        terms_sha256=version,
     )
     session.add(registration)
     session.flush()

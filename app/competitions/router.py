@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
-from app.competitions import registrations
+from app.competitions import phases, registrations, service
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
@@ -18,6 +19,7 @@ from app.core.errors import DomainError
 from app.core.forms import done, refused
 from app.core.openapi import BODY_ERRORS, STATUS_CONFLICT, problems
 from app.core.templating import templates
+from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.registration import Registration, RegistrationStatus
 from app.models.user import User
@@ -26,15 +28,37 @@ pages = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["registration"], responses=problems(401, 403, 404, 422))
 
 
-def _context(session: Session, competition: Competition, user: User | None) -> dict[str, Any]:
-    """What a competition's page shows this user: pages, tracks, registration, organizers'."""
+# The competition's tabs: (path after /competitions/{slug}, title, template); Admin is added
+# for organizers. Each is a page of its own, to share and reload.
+TABS = (
+    ("", "Overview", "overview"),
+    ("/data", "Data", "data"),
+    ("/evaluation", "Evaluation", "evaluation"),
+    ("/terms", "Terms", "terms"),
+    ("/leaderboard", "Leaderboard", "leaderboard"),
+    ("/submit", "Submit", "submit"),
+    ("/my-submissions", "My submissions", "mine"),
+)
+ADMIN_TAB = ("/admin", "Admin", "admin")
+
+
+def _context(
+    session: Session, competition: Competition, user: User | None, tab: str = "overview"
+) -> dict[str, Any]:
+    """What a competition's page shows this user: the tab asked, the phases, the tracks, their
+    registration and, for organizers, the registrations waiting."""
     registration = registrations.registration_of(session, competition, user) if user else None
     organizer = registrations.organizes(session, competition, user)
     return {
         "competition": competition,
+        "tab": tab,
+        "tabs": (*TABS, ADMIN_TAB) if organizer else TABS,
+        "timeline": phases.timeline(service.phases_of(session, competition), utcnow()),
         "tracks": registrations.tracks_of(session, competition),
         "user": user,
         "registration": registration,
+        "terms": registrations.terms_of(competition),
+        "terms_version": registrations.terms_version(competition),
         "waiting": registrations.pending(session, competition) if organizer else [],
         "organizer": organizer,
     }
@@ -42,20 +66,37 @@ def _context(session: Session, competition: Competition, user: User | None) -> d
 
 @pages.get("/")
 def index(request: Request, session: SessionDep, user: MaybeUser) -> Response:
-    """The home page: every competition on this server."""
+    """The home page: every competition on this server, its phase, deadline and numbers."""
     return templates.TemplateResponse(
         request,
         "competitions/index.html",
-        {"user": user, "competitions": registrations.all_competitions(session)},
+        {"user": user, "summaries": service.summaries(session, utcnow())},
     )
 
 
-@pages.get("/competitions/{slug}")
-def show(
-    request: Request, session: SessionDep, competition: CompetitionDep, user: MaybeUser
+def _tab_page(template: str) -> Callable[..., Response]:
+    def show(
+        request: Request, session: SessionDep, competition: CompetitionDep, user: MaybeUser
+    ) -> Response:
+        return templates.TemplateResponse(
+            request, "competitions/show.html", _context(session, competition, user, template)
+        )
+
+    show.__doc__ = f"A competition's {template} tab."
+    return show
+
+
+for _path, _title, _template in TABS:
+    pages.add_api_route(f"/competitions/{{slug}}{_path}", _tab_page(_template), methods=["GET"])
+
+
+@pages.get("/competitions/{slug}/admin")
+def admin_tab(
+    request: Request, session: SessionDep, competition: CompetitionDep, user: Organizer
 ) -> Response:
+    """The organizers' tab: links to every admin page, registrations waiting."""
     return templates.TemplateResponse(
-        request, "competitions/show.html", _context(session, competition, user)
+        request, "competitions/show.html", _context(session, competition, user, "admin")
     )
 
 
@@ -66,10 +107,11 @@ def register(
     competition: CompetitionDep,
     user: SignedIn,
     accept_terms: Annotated[bool, Form()] = False,
+    terms_sha256: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
     try:
         registration, created = registrations.register(
-            session, competition, user, accept_terms=accept_terms
+            session, competition, user, accept_terms=accept_terms, terms_sha256=terms_sha256
         )
     except DomainError as exc:
         session.rollback()  # before reading the page's rows: none of what was refused shows
@@ -109,6 +151,12 @@ class RegistrationIn(BaseModel):
     """Registering from a script: the terms must be accepted explicitly."""
 
     accept_terms: bool
+    terms_sha256: str | None = Field(
+        None,
+        max_length=64,
+        description="the version of the terms read (the SHA-256 of their text); "
+        "409 when the terms changed since",
+    )
 
 
 class RegistrationOut(BaseModel):
@@ -116,6 +164,10 @@ class RegistrationOut(BaseModel):
 
     competition: str
     status: RegistrationStatus
+    terms_sha256: str | None = Field(
+        description="the version of the terms accepted; null for registrations made before "
+        "versions were kept"
+    )
 
 
 @api.post(
@@ -136,11 +188,19 @@ def register_api(
 ) -> RegistrationOut:
     """Register to a competition; 200 with the standing registration when already registered."""
     registration, created = registrations.register(
-        session, competition, user, accept_terms=body.accept_terms
+        session, competition, user, accept_terms=body.accept_terms, terms_sha256=body.terms_sha256
     )
     if not created:
         response.status_code = 200
-    return RegistrationOut(competition=competition.slug, status=registration.status)
+    return _registration_out(competition, registration)
+
+
+def _registration_out(competition: Competition, registration: Registration) -> RegistrationOut:
+    return RegistrationOut(
+        competition=competition.slug,
+        status=registration.status,
+        terms_sha256=registration.terms_sha256,
+    )
 
 
 class RegistrationRow(BaseModel):
@@ -184,4 +244,4 @@ def decide_api(
     """Approve, reject or ban a registration (organizers only)."""
     registration = registrations.registration_by_id(session, competition, registration_id)
     registrations.change_status(session, competition, user, registration, body.status)
-    return RegistrationOut(competition=competition.slug, status=registration.status)
+    return _registration_out(competition, registration)

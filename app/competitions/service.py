@@ -9,16 +9,19 @@ from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from app.competitions import audit
+from app.competitions.phases import Timeline, timeline
 from app.core.errors import Invalid
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.ground_truth import GroundTruth
 from app.models.phase import LeaderboardPolicy, Phase
+from app.models.registration import Registration, RegistrationStatus
 from app.models.scenario import Scenario
+from app.models.submission import Submission
 from app.models.track import Track
 from app.scoring.definition import MICO, Definition
 from app.scoring.definition import Track as DefinedTrack
@@ -241,3 +244,55 @@ def _mico_phases(
     session.add_all(phases)
     session.flush()
     return [p.name for p in phases]
+
+
+def phases_of(session: Session, competition: Competition) -> list[Phase]:
+    """The competition's phases, in the order they were made."""
+    return list(
+        session.scalars(
+            select(Phase).where(Phase.competition_id == competition.id).order_by(Phase.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A competition as the home page lists it."""
+
+    competition: Competition
+    timeline: Timeline
+    participants: int
+    entries: int
+
+
+def summaries(session: Session, now: datetime) -> list[Summary]:
+    """Every competition, newest first, with its phases, approved participants and entries
+    (submissions): four queries, however many competitions there are."""
+    competitions = list(session.scalars(select(Competition).order_by(Competition.id.desc())))
+    phases: dict[int, list[Phase]] = {}
+    for phase in session.scalars(select(Phase).order_by(Phase.id)):
+        phases.setdefault(phase.competition_id, []).append(phase)
+    participants = dict(
+        session.execute(
+            select(Registration.competition_id, func.count())
+            .where(Registration.status == RegistrationStatus.APPROVED)
+            .group_by(Registration.competition_id)
+        )
+        .tuples()
+        .all()
+    )
+    entries = dict(
+        session.execute(
+            select(Track.competition_id, func.count(Submission.id))
+            .join(Submission, Submission.track_id == Track.id)
+            .group_by(Track.competition_id)
+        )
+        .tuples()
+        .all()
+    )
+    return [
+        Summary(
+            c, timeline(phases.get(c.id, []), now), participants.get(c.id, 0), entries.get(c.id, 0)
+        )
+        for c in competitions
+    ]

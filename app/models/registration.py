@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamped, str_enum
@@ -33,6 +33,8 @@ class Registration(Timestamped, Base):
         str_enum(RegistrationStatus, "registration_status")
     )
     terms_accepted_at: Mapped[datetime]
+    # The version accepted: SHA-256 of the terms' text as shown; None before versions were kept.
+    terms_sha256: Mapped[str | None] = mapped_column(String(64))
     # Set by an organizer for this participant: replaces the phase's limit; None keeps it.
     max_per_day: Mapped[int | None]
     max_total: Mapped[int | None]

@@ -82,8 +82,8 @@ def test_the_page_lists_every_registration_with_what_organizers_need(arena: Aren
         assert "<script>alert(1)" not in answer.text
     assert arena.browser.get(PAGE, params={"search": "x" * 65}).status_code == 422
     assert arena.browser.get(PAGE, params={"status": "nonsense"}).status_code == 200
-    show = arena.browser.get("/competitions/mico").text
-    assert PAGE in show  # linked from the competition's page
+    show = arena.browser.get("/competitions/mico/admin").text
+    assert PAGE in show  # linked from the competition's Admin tab
 
 
 def test_approve_reject_ban_and_unban_in_the_browser_each_audited(arena: Arena) -> None:

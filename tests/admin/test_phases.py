@@ -387,3 +387,43 @@ def test_a_ladder_turned_on_in_the_page_is_what_participants_see(arena: Arena) -
     submission = arena.browser.get(BOARD, headers=ada).json()["entries"][0]["submission_id"]
     pinned = arena.browser.post(f"/api/v1/submissions/{submission}/pin", headers=ada)
     assert pinned.status_code == 200 and pinned.json()["pinned"] is True  # pinning is on
+
+
+def _actions(page: str) -> dict[str, tuple[str, list[str]]]:
+    """Each phase's state and the buttons offered, by phase name."""
+    found = {}
+    for card in re.findall(r'<section class="card" id="phase-\d+">(.*?)</section>', page, re.S):
+        name, state = re.search(r'<h2>(\w+) <span class="badge \w+">(\w+)</span>', card).groups()  # type: ignore[union-attr]
+        found[name] = (state, re.findall(r'<button type="submit" id="\w+-\d+"[^>]*>([^<]+)<', card))
+    return found
+
+
+def test_the_phases_page_marks_each_phase_and_offers_what_makes_sense_now(arena: Arena) -> None:
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    _sign_in(arena, "org@example.org")
+    assert _actions(arena.browser.get(PAGE).text) == {
+        "Development": ("running", ["Close now"]),
+        "Final": ("scheduled", ["Open now"]),
+    }
+    final = _phases_api(arena, organizer)["Final"]["id"]
+    assert arena.browser.post(f"{API}/{final}/open", headers=organizer).status_code == 200
+    page = arena.browser.get(PAGE).text
+    assert _actions(page) == {
+        "Development": ("closed", ["Open again now"]),
+        "Final": ("running", ["Close now"]),
+    }
+    assert "Ran from <time" in page and "Running since <time" in page
+
+
+def test_opening_a_running_phase_or_closing_a_closed_one_is_refused(arena: Arena) -> None:
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    phases = _phases_api(arena, organizer)
+    development, final = phases["Development"], phases["Final"]
+    again = arena.browser.post(f"{API}/{development['id']}/open", headers=organizer)
+    assert again.status_code == 409 and "running already" in again.json()["detail"]
+    assert _phases_api(arena, organizer)["Development"]["starts_at"] == development["starts_at"]
+    arena.browser.post(f"{API}/{final['id']}/open", headers=organizer)
+    ended = _phases_api(arena, organizer)["Development"]["ends_at"]
+    closed = arena.browser.post(f"{API}/{development['id']}/close", headers=organizer)
+    assert closed.status_code == 409 and "closed already" in closed.json()["detail"]
+    assert _phases_api(arena, organizer)["Development"]["ends_at"] == ended  # unchanged

@@ -83,7 +83,7 @@ def test_an_organizer_edits_the_settings_and_the_public_page_shows_them(arena: A
     arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
     _sign_in(arena, "org@example.org")
     assert "Settings and pages" in arena.browser.get(PAGE).text
-    assert f'href="{PAGE}"' in arena.browser.get("/competitions/mico").text
+    assert f'href="{PAGE}"' in arena.browser.get("/competitions/mico/admin").text
     form = _form(
         arena,
         title="MICO 2027",
@@ -103,7 +103,8 @@ def test_an_organizer_edits_the_settings_and_the_public_page_shows_them(arena: A
     arena.browser.cookies.clear()
     public = arena.browser.get("/competitions/mico").text
     assert "<h1>MICO 2027</h1>" in public and "<strong>fifty</strong>" in public
-    assert "<td>dev</td>" in public and "<em>TPR</em>" in public
+    assert "<td>dev</td>" in arena.browser.get("/competitions/mico/data").text  # its own tab
+    assert "<em>TPR</em>" in arena.browser.get("/competitions/mico/evaluation").text
     arena.participant("bob@example.org", register=False)
     arena.browser.cookies.clear()
     _sign_in(arena, "bob@example.org")
@@ -150,8 +151,11 @@ def test_hostile_markdown_is_inert_on_the_public_page_and_in_the_preview(arena: 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in public  # shown as text, never run
     arena.participant("bob@example.org", register=False)
     _sign_in(arena, "bob@example.org")  # the terms are shown to whoever may register
-    terms = arena.browser.get("/competitions/mico").text
-    assert terms.count("<h1>Rules</h1>") == 4 and _active(terms) == site
+    tabs = [
+        arena.browser.get(f"/competitions/mico{tab}").text for tab in ("", "/data", "/evaluation")
+    ]
+    assert sum(tab.count("<h1>Rules</h1>") for tab in tabs) == 4  # overview and terms, data, ...
+    assert all(_active(tab) == site for tab in tabs)
 
     arena.browser.cookies.clear()
     _sign_in(arena, "org@example.org")

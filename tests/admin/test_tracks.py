@@ -57,7 +57,7 @@ def test_tracks_show_their_scenarios_and_ground_truth_without_labels(arena: Aren
     assert "label" not in tracks.text and "packed" not in tracks.text
 
     _sign_in(arena, "org@example.org")
-    assert f'href="{PAGE}"' in arena.browser.get("/competitions/mico").text
+    assert f'href="{PAGE}"' in arena.browser.get("/competitions/mico/admin").text
     page = arena.browser.get(PAGE).text
     assert 'id="scenario-cifar10_ddp"' in page and "50 models × 200 points" in page
     assert page.count("present") >= 12 and "The scenarios are fixed: 1 submission were" in page

@@ -135,10 +135,12 @@ def test_the_competition_page_offers_organizer_links_to_its_organizers_only(
     arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
     _other_competition_organizer(arena)
     _sign_in(arena, "org@example.org")
-    assert "/competitions/mico/admin/phases" in arena.browser.get("/competitions/mico").text
+    assert 'href="/competitions/mico/admin"' in arena.browser.get("/competitions/mico").text
+    assert "/competitions/mico/admin/phases" in arena.browser.get("/competitions/mico/admin").text
     _sign_in(arena, "olga@example.org")
-    assert "/competitions/mico/admin/phases" not in arena.browser.get("/competitions/mico").text
-    assert "/competitions/other/admin/phases" in arena.browser.get("/competitions/other").text
+    assert "/competitions/mico/admin" not in arena.browser.get("/competitions/mico").text
+    assert arena.browser.get("/competitions/mico/admin").status_code == 403
+    assert "/competitions/other/admin/phases" in arena.browser.get("/competitions/other/admin").text
 
 
 def test_upgrading_lists_existing_organizers_for_existing_competitions(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from unittest.mock import ANY
 
 import pytest
 from fastapi.testclient import TestClient
@@ -116,7 +117,8 @@ def test_registration_by_api(site: tuple[TestClient, Session]) -> None:
     refused = browser.post(url, json={"accept_terms": False}, headers=headers)
     assert refused.status_code == 422 and "accept" in refused.json()["detail"]
     made = browser.post(url, json={"accept_terms": True}, headers=headers)
-    assert made.status_code == 201 and made.json() == {"competition": "mico", "status": "approved"}
+    assert made.status_code == 201
+    assert made.json() == {"competition": "mico", "status": "approved", "terms_sha256": ANY}
     assert browser.post(url, json={"accept_terms": True}, headers=headers).status_code == 200
     assert browser.post(url, json={"accept_terms": True}).status_code == 401
     missing = browser.post(

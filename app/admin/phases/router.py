@@ -13,12 +13,14 @@ from app.admin.dependencies import API_PATH, PAGES_PATH
 from app.admin.phases import service
 from app.admin.phases.schemas import PhaseIn, PhaseOut
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.competitions.phases import state_of
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid
 from app.core.forms import done, refused
 from app.core.openapi import BODY_ERRORS
 from app.core.templating import templates
+from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.user import User
@@ -75,10 +77,15 @@ def _open_or_close(
 
 
 def _context(session: SessionDep, competition: Competition, user: User) -> dict[str, Any]:
+    """The phases in the order they were made, each with its state now (which decides the
+    actions offered: open what is scheduled or closed, close what runs)."""
+    found = service.phases_of(session, competition)
+    now = utcnow()
     return {
         "competition": competition,
         "user": user,
-        "phases": service.phases_of(session, competition),
+        "phases": found,
+        "states": {phase.id: state_of(phase, now).value for phase in found},
     }
 
 

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.admin.phases.schemas import PhaseIn
 from app.competitions import audit
+from app.competitions.phases import PhaseState, state_of
 from app.core.db import row_by_id
-from app.core.errors import Invalid, NotFound
+from app.core.errors import Conflict, Invalid, NotFound
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.phase import Phase
@@ -74,8 +75,11 @@ def change_phase(
 
 
 def open_now(session: Session, competition: Competition, organizer: User, phase: Phase) -> Phase:
-    """Start a phase now and end every other running one (MICO: Final opens, uploads close)."""
+    """Start a phase now and end every other running one (MICO: Final opens, uploads close).
+    A running phase is refused: opening it again would rewrite when it started."""
     now = utcnow()
+    if state_of(phase, now) is PhaseState.RUNNING:
+        raise Conflict(f"{phase.name} is running already; close it, or change its dates")
     for other in phases_of(session, competition):
         running = (other.starts_at is None or other.starts_at <= now) and (
             other.ends_at is None or other.ends_at > now
@@ -92,6 +96,8 @@ def close_now(session: Session, competition: Competition, organizer: User, phase
     now = utcnow()
     if phase.starts_at is None or phase.starts_at > now:
         raise Invalid(f"{phase.name} has not started; there is nothing to close")
+    if phase.ends_at is not None and phase.ends_at <= now:
+        raise Conflict(f"{phase.name} closed already on {phase.ends_at:%Y-%m-%d %H:%M} UTC")
     phase.ends_at = now
     audit.record(session, competition, organizer, "phase.close", {"phase": phase.name})
     return phase
