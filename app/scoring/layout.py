@@ -134,6 +134,7 @@ class Layout:
     tracks: tuple[Track, ...]
     problems: list[Problem]
     warnings: list[Problem] = field(default_factory=list)  # what was ignored, and where
+    ordered: bool = False  # files already in scoring order: by scenario, split, then model
 
 
 def collect(
@@ -232,7 +233,7 @@ def exact_layout(
     }
     if len(paths) != len(files) or set(paths) != set(files.values()):
         return None
-    return Layout(files, (owner,), [])
+    return Layout(files, (owner,), [], ordered=True)
 
 
 def lay_out(

@@ -271,7 +271,9 @@ def _read_tree(
             tolerant=tolerant,
         )
     problems = list(layout.problems)
-    keys = sorted(layout.files, key=lambda k: (k[0], k[1], definition.models(k[0], k[1])[k[2]]))
+    keys = list(layout.files)
+    if not layout.ordered:  # models in the definition's order: MIDST's are not sorted by name
+        keys.sort(key=lambda k: (k[0], k[1], definition.models(k[0], k[1])[k[2]]))
     loaded: list[tuple[Key, bytes]] = []
     for key in keys:
         content = read(layout.files[key])
