@@ -48,18 +48,22 @@ _METRICS = ("AUC", "MIA", "accuracy")
 
 def load(path: Path) -> Definition:
     """Read a definition from a JSON or YAML file."""
-    text = path.read_text(encoding="utf-8")
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionError(f"cannot be read ({exc})") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
 
+        try:
             data = yaml.safe_load(text)
-        else:
+        except yaml.YAMLError as exc:
+            raise DefinitionError(f"not valid YAML: {exc}") from None
+    else:
+        try:
             data = json.loads(text)
-    except ValueError as exc:  # json.JSONDecodeError and yaml.YAMLError's parsers
-        raise DefinitionError(f"not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
-    except Exception as exc:  # yaml.YAMLError is not a ValueError
-        raise DefinitionError(f"not valid YAML: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise DefinitionError(f"not valid JSON: {exc}") from None
     if not isinstance(data, Mapping):
         raise DefinitionError("expected a mapping of fields at the top level")
     return from_dict(data)
@@ -141,8 +145,8 @@ class _Field:
         return [_Field(v, f"{self.path}[{i}]") for i, v in enumerate(self.value)]
 
     def text(self, default: str | None = None) -> str:
-        """A non-empty string (or the default when absent)."""
-        if self.value is None and default is not None:
+        """A non-empty string (or the default when absent or empty)."""
+        if default is not None and self.value in (None, ""):
             return default
         if not isinstance(self.value, str) or not self.value.strip():
             raise self.fail("a non-empty text")
@@ -306,7 +310,7 @@ class _V2:
             ids = [i.whole() for i in f.get("ids").items()]
             names = tuple(folder.replace(ID, str(i)) for i in ids)
             self._no_repeats(f.get("ids"), names)
-            return 0, -1, names, folder
+            return 0, -1, names, "model_{id}"  # the names are what counts from here on
         if not f.has("first"):
             raise DefinitionError(f"{f.path}: give the models: first and last, ids, or models")
         first, last = f.get("first").whole(), f.get("last").whole()
@@ -454,7 +458,9 @@ def to_dict(d: Definition) -> dict[str, Any]:
         },
         "phases": [_phase_dict(p) for p in d.phases],
     }
-    return data
+    # An empty list or mapping reads as "not given" (a file may not hold an empty list).
+    data["metrics"] = {k: v for k, v in data["metrics"].items() if v != [] and v != {}}
+    return {k: v for k, v in data.items() if v != []}
 
 
 def _track_dict(t: Track, word: str) -> dict[str, Any]:
@@ -483,7 +489,7 @@ def _phase_dict(p: Phase) -> dict[str, Any]:
     return {
         "name": p.name,
         "carries": list(p.carries),
-        "shown": list(p.shown),
+        **({"shown": list(p.shown)} if p.shown else {}),
         "per_day": p.per_day,
         "total": p.total,
         "policy": p.policy,

@@ -370,3 +370,31 @@ def test_mean_rank_ranks_every_scenario_then_averages() -> None:
     assert mean_ranks([{"a": 0.9, "b": 0.1}, {"a": 0.1, "b": 0.9}]) == [1.5, 1.5]
     rows = [{"a": 0.9, "b": 0.1}, {"a": 0.1, "b": 0.9}, {"a": 0.5}]
     assert mean_ranks(rows) == [1.5, 2.0, 2.5]
+
+
+def test_the_command_names_the_wrong_field_of_a_definition(tmp_path: Path) -> None:
+    """`--definition` with a fault: a usage error naming the file and the field, nothing read."""
+    text = (DEFINITIONS / f"{BLACK_SINGLE}.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        text.replace("{name: tabsyn_black_box, optional: true}", "{name: x, optional: 1}")
+    )
+    zip_path = tmp_path / "empty.zip"
+    zip_path.write_bytes(submission_zip_of_nothing())
+    result = subprocess.run(
+        [CLI, "validate", "--definition", str(bad), str(zip_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "bad.yaml: not a valid definition" in result.stderr
+    assert "tracks[0].model_types[1].optional: expected true or false" in result.stderr
+
+
+def submission_zip_of_nothing() -> bytes:
+    """A zip with one README: never read, the definition is refused first."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("README.md", "nothing")
+    return buffer.getvalue()
