@@ -238,7 +238,8 @@ def score(
     """Score a prediction zip against ground truth, as the official MICO program does."""
     definition = _definition(definition_path)
     if fmt == "codalab" and not definition.codalab:  # midst: MICO's keys only where they fit
-        raise click.BadParameter(f"{definition.slug} has no codalab keys", param_hint="--format")
+        message = f"{definition.slug} has no codalab keys; use --format codabench or json"
+        raise click.BadParameter(message, param_hint="--format")
     split = _checked(definition.split, split, "--split").name
     # Scoring one split needs that split only: a participant may score a train-only zip.
     predictions = _read(zip_path, definition, track, (split,))
