@@ -15,7 +15,13 @@ from app.scoring.definition import MICO, Definition
 from app.scoring.demo import write_demo_data
 from app.scoring.problems import InvalidInput, headed
 from app.scoring.readers import Predictions, read_submission, read_truth, submission_limits
-from app.scoring.scorer import ScoringError, SplitScore, codalab_lines, score_split
+from app.scoring.scorer import (
+    ScoringError,
+    SplitScore,
+    codabench_scores,
+    codalab_lines,
+    score_split,
+)
 
 T = TypeVar("T")
 
@@ -23,7 +29,7 @@ DEFINITION = click.option(
     "--definition",
     "definition_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Competition definition as JSON (default: the built-in MICO definition).",
+    help="Competition definition as JSON or YAML (default: the built-in MICO definition).",
 )
 
 
@@ -119,10 +125,11 @@ def validate(zip_path: Path, track: str | None, definition_path: Path | None) ->
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "codalab"]),
+    type=click.Choice(["table", "json", "codalab", "codabench"]),
     default="table",
     show_default=True,
-    help="table for people, json for programs, codalab: the official scores.txt lines.",
+    help="table for people, json for programs, codalab: the official scores.txt lines, "
+    "codabench: the official scores.json (MIDST).",
 )
 @DEFINITION
 def score(
@@ -135,6 +142,9 @@ def score(
 ) -> None:
     """Score a prediction zip against ground truth, as the official MICO program does."""
     definition = load_definition(definition_path)
+    if fmt == "codalab" and not definition.codalab:  # MICO's keys only where they fit
+        message = f"{definition.slug} has no codalab keys; use --format codabench or json"
+        raise click.BadParameter(message, param_hint="--format")
     split = checked(definition.split, split, "--split").name
     # Scoring one split needs that split only: a participant may score a train-only zip.
     predictions = _read(zip_path, definition, track, (split,))
@@ -149,6 +159,8 @@ def score(
         sys.exit(1)
     if fmt == "codalab":
         click.echo("\n".join(codalab_lines(result, definition)))
+    elif fmt == "codabench":
+        click.echo(json.dumps(codabench_scores(result, definition)))
     elif fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -165,7 +177,8 @@ def _table(result: SplitScore, definition: Definition) -> str:
     for name, s in result.scenarios.items():
         lines.append(name.ljust(width) + "".join(f"{s.metrics[k]:10.4f}" for k in keys))
     ranking = f"TPR@{definition.ranking_threshold:g}FPR"
-    lines.append(f"ranking score (mean {ranking} over scenarios): {result.ranking_score:.4f}")
+    how, word = definition.track(result.track).ranking, definition.scenario_word
+    lines.append(f"ranking score ({how} {ranking} over {word}s): {result.ranking_score:.4f}")
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from app.core.errors import Invalid
 from app.scoring.archive import Limits, ZipReader

@@ -1,49 +1,130 @@
-"""A competition's shape as data: tracks, scenarios, splits, files, metrics and limits.
+"""A competition's shape as data: tracks, scenarios, splits, files, metrics, phases and limits.
 
-MICO is the built-in definition. Another competition of the same shape (other tracks, other
-model-id ranges, other thresholds) is a new `Definition`, for example loaded from JSON with
-`Definition.from_dict`, never new code.
+MICO is the built-in definition. Another competition of the same shape (other tracks, model
+types, model folders, thresholds, ranking aggregate) is a new `Definition` loaded from a JSON
+or YAML file (`Definition.load`, `app/scoring/schema.py` reads version 1 and version 2 files),
+never new code. The words: a track ranks a group of scenarios (MIDST calls them model types);
+each scenario has the same splits; a split lists its model folders.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+Aggregate = Literal["mean", "max", "min", "mean_rank"]
+AGGREGATES: tuple[Aggregate, ...] = ("mean", "max", "min", "mean_rank")
+ID = "{id}"  # the model id's place in a folder pattern such as model_{id}
+
+
+class DefinitionError(ValueError):
+    """A definition file that cannot be used; the message names the field, e.g.
+    `tracks[0].model_types[1].optional: expected true or false`."""
 
 
 @dataclass(frozen=True)
 class Track:
-    """A ranked group of scenarios; each participant submits one zip per track."""
+    """A ranked group of scenarios; each participant submits one zip per track.
+
+    `optional` scenarios may be left out of a submission (MIDST's model types); one present
+    must be complete. `ranking` says how the scenarios' ranking metric makes the track's score.
+    """
 
     name: str
     scenarios: tuple[str, ...]
     title: str = ""
+    optional: frozenset[str] = frozenset()
+    ranking: Aggregate = "mean"
 
     def __post_init__(self) -> None:
         # The official program numbers scenarios in sorted order (scenario1 = first name).
         object.__setattr__(self, "scenarios", tuple(sorted(self.scenarios)))
+        object.__setattr__(self, "optional", frozenset(self.optional))
 
 
 @dataclass(frozen=True)
 class Split:
-    """A named range of model ids, `first` to `last` inclusive."""
+    """A split's models: the ids `first` to `last` in folders named by `folder` (MICO:
+    model_100 to model_149), or explicit folder names, for every scenario or per scenario."""
 
     name: str
-    first: int
-    last: int
+    first: int = 0
+    last: int = -1
+    folder: str = "model_{id}"
+    names: tuple[str, ...] = ()  # explicit folder names, in scoring order
+    by_scenario: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (scenario, names) pairs
+    aliases: tuple[str, ...] = ()  # other folder names of the split, e.g. `test` for final
 
     @property
     def model_ids(self) -> range:
-        """The model ids of this split, in order."""
+        """The model ids of a split given as a range, in order (empty for named models)."""
         return range(self.first, self.last + 1)
 
-    def describe(self) -> str:
-        """Human form of the range, e.g. `model_150 to model_199`."""
-        return f"model_{self.first} to model_{self.last}"
+    @property
+    def by_range(self) -> bool:
+        """True when the models are the ids `first` to `last` in `folder` folders."""
+        return not self.names and not self.by_scenario
+
+    def models(self, scenario: str | None = None) -> tuple[str, ...]:
+        """The model folders of this split for a scenario, in scoring order."""
+        for name, models in self.by_scenario:
+            if name == scenario:
+                return models
+        if self.names:
+            return self.names
+        return tuple(self.folder.replace(ID, str(i)) for i in self.model_ids)
+
+    def describe(self, scenario: str | None = None) -> str:
+        """Human form of the models, e.g. `model_150 to model_199`."""
+        if self.by_range:
+            return f"{self.folder.replace(ID, str(self.first))} to " + self.folder.replace(
+                ID, str(self.last)
+            )
+        if scenario is None and self.by_scenario and not self.names:
+            counts = sorted({len(m) for _, m in self.by_scenario})
+            return f"{'/'.join(map(str, counts))} models per scenario"
+        models = self.models(scenario)
+        if not models:
+            return "no models"
+        return f"{len(models)} models: {models[0]} to {models[-1]}"
+
+
+@dataclass(frozen=True)
+class Files:
+    """Where prediction and label files sit, as templates: `{track}/` optional on top, then
+    `{scenario}` (or `{type}`), `{split}`, `{model}` and the file name."""
+
+    predictions: str = "{track}/{scenario}/{split}/{model}/prediction.csv"
+    labels: str = "{track}/{scenario}/{split}/{model}/solution.csv"
+    label_header: str | None = None  # a first line of label files to skip (MIDST: is_train)
+
+    @property
+    def scenario_word(self) -> str:
+        """What the layout calls a scenario: `scenario`, or `model type` for `{type}`."""
+        return "model type" if "{type}" in self.predictions else "scenario"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """How a phase takes uploads, as data for the server (it enforces them, scoring does not).
+
+    `carries`: the splits an upload holds; `shown`: the splits whose scores its leaderboard
+    shows; limits per participant (or team) and phase, None for none; `policy`: which of a
+    participant's submissions counts (`latest`); `uploads`: False when the phase only ranks
+    what an earlier one received (MICO's Final).
+    """
+
+    name: str
+    carries: tuple[str, ...]
+    shown: tuple[str, ...]
+    per_day: int | None = None
+    total: int | None = None
+    policy: Literal["latest"] = "latest"
+    uploads: bool = True
 
 
 @dataclass(frozen=True)
@@ -62,17 +143,24 @@ class Definition:
     prediction_file: str = "prediction.csv"
     solution_file: str = "solution.csv"
     max_submission_bytes: int = 2 * 1024 * 1024
+    files: Files = Files()
+    fpr_inclusive: bool = False  # `<=` instead of the official programs' `<`
+    shown_metrics: tuple[str, ...] = ()  # metric keys a leaderboard shows (empty: all)
+    codalab: bool = True  # `--format codalab` writes the MICO program's scores.txt keys
+    codabench: Mapping[str, str] = field(default_factory=dict)  # scores.json key -> value
+    phases: tuple[Phase, ...] = ()
+    version: int = 1
 
     def __post_init__(self) -> None:
         if self.ranking_threshold not in self.fpr_thresholds:
-            raise ValueError("ranking_threshold must be one of fpr_thresholds")
+            raise DefinitionError("ranking_threshold must be one of fpr_thresholds")
         names = [s.name for s in self.splits]
         unknown = set(self.required_splits) - set(names)
         if unknown:
-            raise ValueError(f"required splits {sorted(unknown)} are not splits")
+            raise DefinitionError(f"required splits {sorted(unknown)} are not splits")
         scenarios = [s for t in self.tracks for s in t.scenarios]
         if len(scenarios) != len(set(scenarios)):
-            raise ValueError("a scenario name may belong to one track only")
+            raise DefinitionError("a scenario name may belong to one track only")
 
     def track(self, name: str) -> Track:
         """The track called `name`; KeyError naming the known tracks otherwise."""
@@ -86,10 +174,23 @@ class Definition:
         """The split called `name`, in any letter case, or one of its aliases (`test`)."""
         folded = name.lower()
         try:
-            return self._splits_by_name[self.split_aliases.get(folded, folded)]
+            return self._splits_by_name[self._aliases.get(folded, folded)]
         except KeyError:
             names = ", ".join(self.split_names)
             raise KeyError(f"'{name}' is not a split; splits: {names}") from None
+
+    def phase(self, name: str) -> Phase:
+        """The phase called `name` (any letter case); KeyError naming the known phases."""
+        for phase in self.phases:
+            if phase.name.lower() == name.lower():
+                return phase
+        known = ", ".join(p.name for p in self.phases) or "none defined"
+        raise KeyError(f"'{name}' is not a phase of {self.title}; phases: {known}")
+
+    @cached_property
+    def _aliases(self) -> dict[str, str]:
+        aliases = {a.lower(): s.name for s in self.splits for a in s.aliases}
+        return {**aliases, **self.split_aliases}
 
     @cached_property
     def _splits_by_name(self) -> dict[str, Split]:
@@ -99,6 +200,14 @@ class Definition:
     def _tracks_by_scenario(self) -> dict[str, Track]:
         return {scenario: t for t in self.tracks for scenario in t.scenarios}
 
+    @cached_property
+    def _positions(self) -> dict[tuple[str, str], dict[str, int]]:
+        return {
+            (scenario, split.name): {m: i for i, m in enumerate(split.models(scenario))}
+            for scenario in self._tracks_by_scenario
+            for split in self.splits
+        }
+
     @property
     def split_names(self) -> tuple[str, ...]:
         """Names of the splits, in definition order."""
@@ -107,6 +216,37 @@ class Definition:
     def track_of_scenario(self, scenario: str) -> Track | None:
         """The track a scenario belongs to, or None."""
         return self._tracks_by_scenario.get(scenario)
+
+    def models(self, scenario: str, split: str) -> dict[str, int]:
+        """The model folders of a scenario's split, each with its place in scoring order."""
+        return self._positions[scenario, split]
+
+    @cached_property
+    def model_folder(self) -> re.Pattern[str] | None:
+        """What every model folder must look like when all splits name them by a pattern
+        (MICO: model_<id>, without leading zeros), else None (any name; lists decide)."""
+        patterns = {s.folder for s in self.splits if s.by_range}
+        if len(patterns) != 1 or not all(s.by_range for s in self.splits):
+            return None
+        before, _, after = patterns.pop().partition(ID)
+        return re.compile(f"{re.escape(before)}(0|[1-9][0-9]{{0,8}}){re.escape(after)}")
+
+    @property
+    def model_hint(self) -> str:
+        """How a model folder is named, for messages: `model_<id>` or `<model>`."""
+        if self.model_folder is None:
+            return "<model>"
+        return self.splits[0].folder.replace(ID, "<id>")
+
+    @property
+    def layout_hint(self) -> str:
+        """The folders above a prediction file, e.g. `{track}/{scenario}/{split}/model_<id>`."""
+        return self.files.predictions.rsplit("/", 1)[0].replace("{model}", self.model_hint)
+
+    @property
+    def scenario_word(self) -> str:
+        """What this competition calls a scenario (`scenario`, or MIDST's `model type`)."""
+        return self.files.scenario_word
 
     @property
     def tpr_keys(self) -> tuple[str, ...]:
@@ -120,26 +260,24 @@ class Definition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Definition:
-        """Build a definition from plain data, as a JSON definition file holds it."""
-        optional = ("split_aliases", "prediction_file", "solution_file", "max_submission_bytes")
-        return cls(
-            slug=data["slug"],
-            title=data.get("title", data["slug"]),
-            tracks=tuple(
-                Track(t["name"], tuple(t["scenarios"]), t.get("title", "")) for t in data["tracks"]
-            ),
-            splits=tuple(Split(s["name"], int(s["first"]), int(s["last"])) for s in data["splits"]),
-            required_splits=tuple(data["required_splits"]),
-            points_per_model=int(data["points_per_model"]),
-            fpr_thresholds=tuple(float(t) for t in data["fpr_thresholds"]),
-            ranking_threshold=float(data["ranking_threshold"]),
-            **{key: data[key] for key in optional if key in data},
-        )
+        """Build a definition from plain data, as a JSON or YAML definition file holds it."""
+        from app.scoring.schema import from_dict
+
+        return from_dict(data)
 
     @classmethod
     def load(cls, path: Path) -> Definition:
-        """Read a definition from a JSON file."""
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        """Read a definition from a JSON or YAML file (YAML by its .yaml or .yml suffix)."""
+        from app.scoring.schema import load
+
+        return load(path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The definition as version 2 plain data: public (it holds no labels), and
+        `Definition.from_dict(d.to_dict()) == d`."""
+        from app.scoring.schema import to_dict
+
+        return to_dict(self)
 
 
 def tpr_key(threshold: float) -> str:
@@ -166,4 +304,9 @@ MICO = Definition(
     fpr_thresholds=(0.001, 0.01, 0.05, 0.1, 0.15, 0.2),
     ranking_threshold=0.1,
     split_aliases={"test": "final"},
+    shown_metrics=("TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_1000", "AUC", "MIA", "accuracy"),
+    phases=(
+        Phase("Development", ("dev", "final"), ("dev",), per_day=30, total=1000),
+        Phase("Final", ("dev", "final"), ("final",), uploads=False),
+    ),
 )

@@ -1,8 +1,10 @@
-"""Where files sit: `{track}/{scenario}/{split}/model_{id}/{file}`, and what is missing or extra.
+"""Where files sit: the definition's template, MICO's `{track}/{scenario}/{split}/model_{id}/{file}`
+or MIDST's `{type}/{split}/{model}/{file}`, and what is missing or extra.
 
 Accepted around that layout: any enclosing folders shared by every file (`zipfile.write` with a
 full path, a folder zipped whole), no track folder at all (the scenario folders zipped
-directly), `test/` for `final/`, and the file name in any letter case.
+directly), `test/` for `final/`, and the file name in any letter case. A scenario the track
+marks optional (MIDST's model types) may be left out; one that is present must be complete.
 
 A tolerant layout (a submission's) also does without what the official program never reads,
 and warns: the files of splits it is not asked for (say `train/`), models outside their
@@ -22,7 +24,6 @@ from typing import NamedTuple
 from app.scoring.definition import Definition, Track
 from app.scoring.problems import Problem
 
-_MODEL = re.compile(r"model_(0|[1-9][0-9]{0,8})")  # as the official tree names them
 _LIST = 8  # missing models listed by name before "..."
 # A file that may hold values (by its suffix or its name) is never ignored: it may be the
 # predictions under another name, and scoring without it would be a guess.
@@ -40,11 +41,11 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9 _.+-]*")
 
 
 class Key(NamedTuple):
-    """A model of a scenario's split: where one file's values belong."""
+    """A model of a scenario's split: where one file's values belong (`model`: its folder)."""
 
     scenario: str
     split: str
-    model_id: int
+    model: str
 
 
 class Placed(NamedTuple):
@@ -69,16 +70,22 @@ def place(path: str, definition: Definition, filename: str) -> Placed | Stray | 
     """
     parts = path.rsplit("/", 4)
     if parts[-1].lower() != filename.lower() or len(parts) < 4:
-        layout = f"{{track}}/{{scenario}}/{{split}}/model_<id>/{filename}"
+        layout = f"{definition.layout_hint}/{filename}"
         if parts[-1].lower() != filename.lower():
             if harmless(parts[-1]):
                 return Stray(path)
             return Problem(path, f"unexpected file; expected only {layout} files")
-        return Problem(path, f"is not inside a scenario, split and model folder ({layout})")
+        word = definition.scenario_word
+        return Problem(path, f"is not inside a {word}, split and model folder ({layout})")
     scenario, split_name, model_dir = parts[-4], parts[-3], parts[-2]
-    match = _MODEL.fullmatch(model_dir)
-    if not match:
-        return Problem(path, f"folder '{model_dir}' should be named model_<id>, e.g. model_100")
+    pattern = definition.model_folder
+    match = pattern.fullmatch(model_dir) if pattern else None
+    if pattern and not match:
+        example = _example_model(definition)
+        return Problem(
+            path,
+            f"folder '{model_dir}' should be named {definition.model_hint}, e.g. {example}",
+        )
     try:
         split = definition.split(split_name)
     except KeyError:
@@ -89,11 +96,19 @@ def place(path: str, definition: Definition, filename: str) -> Placed | Stray | 
     if track is None:
         folder = "/".join(parts[:-3]) + "/"
         known = ", ".join(s for t in definition.tracks for s in t.scenarios)
+        word = definition.scenario_word
         return Problem(
-            folder, f"'{scenario}' is not a scenario of {definition.slug}; expected one of {known}"
+            folder, f"'{scenario}' is not a {word} of {definition.slug}; expected one of {known}"
         )
     base = parts[0] + "/" if len(parts) == 5 else ""
-    return Placed(Key(scenario, split.name, int(match.group(1))), track, path, base)
+    return Placed(Key(scenario, split.name, model_dir), track, path, base)
+
+
+def _example_model(definition: Definition) -> str:
+    """A model folder to show in messages: the first of the first required split (model_100)."""
+    split = definition.split((*definition.required_splits, *definition.split_names)[0])
+    scenario = definition.tracks[0].scenarios[0]
+    return next(iter(definition.models(scenario, split.name)), "model_0")
 
 
 def harmless(name: str) -> bool:
@@ -119,6 +134,7 @@ class Layout:
     tracks: tuple[Track, ...]
     problems: list[Problem]
     warnings: list[Problem] = field(default_factory=list)  # what was ignored, and where
+    ordered: bool = False  # files already in scoring order: by scenario, split, then model
 
 
 def collect(
@@ -152,17 +168,16 @@ def collect(
             unscored[p.key.split] += 1
             continue
         split = definition.split(p.key.split)
-        if p.key.model_id not in split.model_ids:
+        if p.key.model not in definition.models(p.key.scenario, split.name):
             where = p.path if not tolerant else p.path.rsplit("/", 1)[0] + "/"
-            fault = f"model_{p.key.model_id} is not a model of the {split.name} split"
-            outside.append(Problem(where, f"{fault} ({split.describe()})"))
+            fault = f"{p.key.model} is not a model of the {split.name} split"
+            outside.append(Problem(where, f"{fault} ({split.describe(p.key.scenario)})"))
             continue
         if p.key in files:
             problems.append(
                 Problem(
                     p.path,
-                    f"is a second file for {p.key.scenario} "
-                    f"{p.key.split} model_{p.key.model_id} "
+                    f"is a second file for {p.key.scenario} {p.key.split} {p.key.model} "
                     f"(the first is {files[p.key]})",
                 )
             )
@@ -211,14 +226,14 @@ def exact_layout(
     if _other_track_folder(base, owner, definition):
         return None  # scenario folders inside another track's folder: collect says so
     files = {
-        Key(scenario, split, i): f"{base}{scenario}/{split}/model_{i}/{filename}"
+        Key(scenario, split, model): f"{base}{scenario}/{split}/{model}/{filename}"
         for scenario in owner.scenarios
         for split in splits
-        for i in definition.split(split).model_ids
+        for model in definition.models(scenario, split)
     }
     if len(paths) != len(files) or set(paths) != set(files.values()):
         return None
-    return Layout(files, (owner,), [])
+    return Layout(files, (owner,), [], ordered=True)
 
 
 def lay_out(
@@ -249,7 +264,7 @@ def lay_out(
         else:
             placed.append(spot)
     if strays and not tolerant:
-        expected = f"{{track}}/{{scenario}}/{{split}}/model_<id>/{filename}"
+        expected = f"{definition.layout_hint}/{filename}"
         misplaced.update(
             Problem(p.path, f"unexpected file; expected only {expected} files") for p in strays
         )
@@ -333,9 +348,7 @@ def _choose_tracks(
             for base, scenario, owner in strays
         ]
     if not found:
-        return (), [
-            Problem(name, "holds no files in the {track}/{scenario}/{split}/model_<id>/ layout")
-        ]
+        return (), [Problem(name, f"holds no files in the {definition.layout_hint}/ layout")]
     if single_track and len(found) > 1:
         return (), [
             Problem(
@@ -354,11 +367,13 @@ def _gaps(
     base: str,
     seen: set[str],
 ) -> list[Problem]:
-    """Missing scenarios, splits and models of a track, one problem per scenario or split."""
-    present: dict[tuple[str, str], set[int]] = defaultdict(set)
+    """Missing scenarios, splits and models of a track, one problem per scenario or split.
+
+    An optional scenario with no file at all is not missing: it is left out."""
+    present: dict[tuple[str, str], set[str]] = defaultdict(set)
     for key in files:
         if key.scenario in track.scenarios:
-            present[key.scenario, key.split].add(key.model_id)
+            present[key.scenario, key.split].add(key.model)
     splits = [
         s
         for s in definition.splits
@@ -367,25 +382,27 @@ def _gaps(
     problems = []
     for scenario in track.scenarios:
         if scenario not in seen:
+            if scenario in track.optional:
+                continue
             wanted = " and ".join(s.name for s in splits)
+            word = definition.scenario_word
             problems.append(
-                Problem(f"{base}{scenario}/", f"scenario missing (expected its {wanted} files)")
+                Problem(f"{base}{scenario}/", f"{word} missing (expected its {wanted} files)")
             )
             continue
         for split in splits:
             ids = present.get((scenario, split.name), set())
-            missing = [i for i in split.model_ids if i not in ids]
+            models = definition.models(scenario, split.name)
+            missing = [m for m in models if m not in ids]
             if not missing:
                 continue
             where = f"{base}{scenario}/{split.name}/"
             if not ids:
-                problems.append(Problem(where, f"split missing ({split.describe()})"))
+                problems.append(Problem(where, f"split missing ({split.describe(scenario)})"))
                 continue
-            names = ", ".join(f"model_{i}" for i in missing[:_LIST])
+            names = ", ".join(missing[:_LIST])
             more = ", ..." if len(missing) > _LIST else ""
             problems.append(
-                Problem(
-                    where, f"{len(missing)} of {len(split.model_ids)} models missing: {names}{more}"
-                )
+                Problem(where, f"{len(missing)} of {len(models)} models missing: {names}{more}")
             )
     return problems

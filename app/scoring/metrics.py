@@ -64,10 +64,10 @@ def roc_curve(labels: NDArray[np.generic], predictions: FloatArray) -> Roc:
     return Roc(fpr=fps / fps[-1], tpr=tps / tps[-1])
 
 
-def tpr_at_fpr(roc: Roc, threshold: float) -> float:
-    """Largest TPR among ROC points with FPR strictly below `threshold`."""
+def tpr_at_fpr(roc: Roc, threshold: float, inclusive: bool = False) -> float:
+    """Largest TPR among ROC points with FPR strictly below `threshold` (or at most it)."""
     # FPR is non-decreasing along the curve and so is TPR: the last point below wins.
-    below = int(np.searchsorted(roc.fpr, threshold, side="left"))
+    below = int(np.searchsorted(roc.fpr, threshold, side="right" if inclusive else "left"))
     return float(roc.tpr[below - 1]) if below else 0.0
 
 
@@ -77,13 +77,16 @@ def auc(roc: Roc) -> float:
 
 
 def scenario_metrics(
-    labels: NDArray[np.generic], predictions: FloatArray, thresholds: tuple[float, ...]
+    labels: NDArray[np.generic],
+    predictions: FloatArray,
+    thresholds: tuple[float, ...],
+    inclusive: bool = False,
 ) -> tuple[dict[str, float], Roc]:
     """Every official metric of one scenario and split, keyed as the official program keys them."""
     if labels.shape != predictions.shape:
         raise ValueError(f"{predictions.size} predictions for {labels.size} labels")
     roc = roc_curve(labels, predictions)
-    metrics = {tpr_key(t): tpr_at_fpr(roc, t) for t in thresholds}
+    metrics = {tpr_key(t): tpr_at_fpr(roc, t, inclusive) for t in thresholds}
     metrics["AUC"] = auc(roc)
     metrics["MIA"] = float(np.max(roc.tpr - roc.fpr))
     metrics["accuracy"] = float(np.max(1 - (roc.fpr + (1 - roc.tpr)) / 2))

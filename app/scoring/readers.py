@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from app.scoring.archive import Limits, ZipReader, read_zip_file
 from app.scoring.definition import MICO, Definition
 from app.scoring.layout import Key, exact_layout, lay_out
-from app.scoring.parsing import LABEL, PROBABILITY, ValueRule, parse_batch, parse_file
+from app.scoring.parsing import BOM, LABEL, PROBABILITY, ValueRule, parse_batch, parse_file
 from app.scoring.problems import InvalidInput, Problem, summarise
 
 TRUTH_LIMITS = Limits(
@@ -128,7 +128,7 @@ def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
         paths, read = _zip_members(reader, problems, only=solution)
     labels, tracks, more, _ = _read_tree(
         paths,
-        read,
+        _without_header(read, definition.files.label_header),
         definition,
         name=path.name,
         filename=definition.solution_file,
@@ -164,7 +164,7 @@ def read_track_truth(
     paths, read = _zip_members(reader, problems, only=definition.solution_file.lower())
     labels, tracks, more, _ = _read_tree(
         paths,
-        read,
+        _without_header(read, definition.files.label_header),
         definition,
         name=name,
         filename=definition.solution_file,
@@ -176,6 +176,23 @@ def read_track_truth(
     problems += more + _one_class_splits(labels)
     _raise_if(problems, name)
     return GroundTruth(labels=labels, tracks=tracks)
+
+
+def _without_header(read: Reader, header: str | None) -> Reader:
+    """Label files without their header line (MIDST's `is_train`), when the definition has
+    one; a file without it is read whole."""
+    if header is None:
+        return read
+    expected = header.strip().lower().encode()
+
+    def without(path: str) -> bytes | Problem:
+        content = read(path)
+        if isinstance(content, Problem):
+            return content
+        first, _, rest = content.removeprefix(BOM).partition(b"\n")
+        return rest if first.strip().lower() == expected else content
+
+    return without
 
 
 def _zip_members(
@@ -254,7 +271,9 @@ def _read_tree(
             tolerant=tolerant,
         )
     problems = list(layout.problems)
-    keys = sorted(layout.files)
+    keys = list(layout.files)
+    if not layout.ordered:  # models in the definition's order: MIDST's are not sorted by name
+        keys.sort(key=lambda k: (k[0], k[1], definition.models(k[0], k[1])[k[2]]))
     loaded: list[tuple[Key, bytes]] = []
     for key in keys:
         content = read(layout.files[key])

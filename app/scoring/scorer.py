@@ -1,13 +1,19 @@
-"""Scores of a submission on one split: per-scenario metrics, compact ROC and ranking score."""
+"""Scores of a submission on one split: per-scenario metrics, compact ROC and ranking score.
+
+The ranking score aggregates the ranking metric over the scenarios present, as the track says:
+`mean` (MICO), `max` (MIDST), `min`; `mean_rank` needs every submission's scores, so a single
+submission's ranking score is then its mean and a leaderboard ranks by `mean_ranks`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from app.scoring.definition import Definition
+from app.scoring.definition import Aggregate, Definition
 from app.scoring.metrics import compact_roc, scenario_metrics
 from app.scoring.readers import GroundTruth, Predictions
 
@@ -49,15 +55,19 @@ class SplitScore:
 def score_split(
     predictions: Predictions, truth: GroundTruth, definition: Definition, split: str
 ) -> SplitScore:
-    """Score every scenario of the submission's track on `split`."""
+    """Score every scenario of the submission's track on `split` (optional ones it left out
+    are skipped)."""
     try:
         split = definition.split(split).name
     except KeyError as exc:
         raise ScoringError(str(exc.args[0])) from None
     track = definition.track(predictions.track)
+    word = definition.scenario_word
     scenarios = {}
     for scenario in track.scenarios:
         if (scenario, split) not in predictions.values:
+            if scenario in track.optional:
+                continue
             raise ScoringError(f"the submission has no {split} predictions for {scenario}")
         if not truth.has(scenario, split):
             raise ScoringError(f"the ground truth has no {split} labels for {scenario}")
@@ -65,10 +75,48 @@ def score_split(
             truth.labels[scenario, split],
             predictions.values[scenario, split],
             definition.fpr_thresholds,
+            definition.fpr_inclusive,
         )
         scenarios[scenario] = ScenarioScore(metrics, compact_roc(roc))
-    ranking = float(np.mean([s.metrics[definition.ranking_key] for s in scenarios.values()]))
-    return SplitScore(track.name, split, ranking, scenarios)
+    if not scenarios:
+        raise ScoringError(f"the submission has {split} predictions for no {word}")
+    values = [s.metrics[definition.ranking_key] for s in scenarios.values()]
+    return SplitScore(track.name, split, aggregate(values, track.ranking), scenarios)
+
+
+def aggregate(values: Sequence[float], how: Aggregate) -> float:
+    """A track's score from its scenarios' values: mean, max or min (mean_rank: the mean)."""
+    if how == "max":
+        return float(np.max(values))
+    if how == "min":
+        return float(np.min(values))
+    return float(np.mean(values))
+
+
+def mean_ranks(rows: Sequence[Mapping[str, float]]) -> list[float]:
+    """Each row's mean rank over the scenarios (1 = best, ties share the lower rank); a
+    scenario a row lacks ranks it last. For tracks ranked by `mean_rank`."""
+    scenarios = sorted({s for row in rows for s in row})
+    if not scenarios:
+        return [0.0] * len(rows)
+    ranks = np.zeros(len(rows))
+    for scenario in scenarios:
+        values = np.array([row.get(scenario, -np.inf) for row in rows])
+        ranks += 1 + np.array([np.sum(values > v) for v in values])
+    return [float(r) for r in ranks / len(scenarios)]
+
+
+def codabench_scores(score: SplitScore, definition: Definition) -> dict[str, float]:
+    """The official program's `scores.json` (MIDST: `{"tpr_at_fpr": ...}`): each key is the
+    ranking score or a metric aggregated over the scenarios as the ranking is."""
+    how = definition.track(score.track).ranking
+    out = {}
+    for key, value in (definition.codabench or {"tpr_at_fpr": "ranking_score"}).items():
+        if value == "ranking_score":
+            out[key] = score.ranking_score
+        else:
+            out[key] = aggregate([s.metrics[value] for s in score.scenarios.values()], how)
+    return out
 
 
 def codalab_lines(score: SplitScore, definition: Definition) -> list[str]:

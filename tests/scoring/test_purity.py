@@ -1,4 +1,5 @@
-"""The scoring package stays pure: a participant's laptop needs numpy and orjson only."""
+"""The scoring package stays pure: a participant's laptop needs numpy and orjson only (and
+PyYAML only to read a YAML definition: `app.scoring.schema` imports it when it reads one)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import sys
 
 CHECK = """
 import sys
-import app.scoring.readers, app.scoring.scorer, app.scoring.demo
-heavy = {"fastapi", "sqlalchemy", "celery", "redis", "sklearn", "app.core", "click"}
+import app.scoring.readers, app.scoring.scorer, app.scoring.demo, app.scoring.schema
+heavy = {"fastapi", "sqlalchemy", "celery", "redis", "sklearn", "app.core", "click", "yaml"}
 print(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m.startswith("app.core")))
 """
 
