@@ -131,4 +131,4 @@ def _duration(seconds: int) -> str:
     if seconds % 60 == 0:
         minutes = seconds // 60
         return "a minute" if minutes == 1 else f"{minutes} minutes"
-    return f"{seconds} seconds"
+    return "a second" if seconds == 1 else f"{seconds} seconds"

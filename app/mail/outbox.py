@@ -11,7 +11,7 @@ import smtplib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -76,32 +76,39 @@ class Claimed:
     context: dict[str, Any]
 
 
-def send_pending(factory: SessionFactory, settings: Settings, *, limit: int = BATCH) -> int:
+def send_pending(
+    factory: SessionFactory,
+    settings: Settings,
+    *,
+    limit: int = BATCH,
+    now: Callable[[], datetime] = utcnow,
+) -> int:
     """Send the mails due: claim them, send each, mark it sent (or due again later). The
-    number sent."""
+    number sent. `now` is the clock (tests move it on)."""
     sent = 0
-    for mail in _claim(factory, settings, limit):
+    for mail in _claim(factory, settings, limit, now()):
         try:
             subject, body = render(settings, mail.kind, mail.context)
             deliver(settings, mail.to_address, subject, body)
         except Exception as exc:  # the SMTP server away or refusing: retried later
-            _failed(factory, settings, mail, exc)
+            _failed(factory, settings, mail, exc, now())
             continue
         with committing(factory()) as session:
             session.execute(
                 update(OutboxMail)
                 .where(OutboxMail.id == mail.id)
-                .values(sent_at=utcnow(), last_error=None)
+                .values(sent_at=now(), last_error=None)
             )
         sent += 1
     return sent
 
 
-def _claim(factory: SessionFactory, settings: Settings, limit: int) -> list[Claimed]:
+def _claim(
+    factory: SessionFactory, settings: Settings, limit: int, now: datetime
+) -> list[Claimed]:
     """The due mails, each claimed by moving its next attempt past the claim's end: under
     the rows' locks on PostgreSQL (SKIP LOCKED: a second sender takes others), and only if
     unchanged since read on SQLite (a second sender finds it changed)."""
-    now = utcnow()
     until = now + CLAIM
     claimed: list[Claimed] = []
     with committing(factory()) as session:
@@ -129,14 +136,16 @@ def _claim(factory: SessionFactory, settings: Settings, limit: int) -> list[Clai
     return claimed
 
 
-def _failed(factory: SessionFactory, settings: Settings, mail: Claimed, exc: Exception) -> None:
+def _failed(
+    factory: SessionFactory, settings: Settings, mail: Claimed, exc: Exception, now: datetime
+) -> None:
     """Due again later: a minute after the first failure, doubling up to an hour."""
     with committing(factory()) as session:
         row = session.get(OutboxMail, mail.id)
         if row is None or row.sent_at is not None:
             return
         wait = min(timedelta(seconds=30 * 2 ** min(row.attempts, 10)), MAX_BACKOFF)
-        row.next_attempt_at = utcnow() + wait
+        row.next_attempt_at = now + wait
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         last = row.attempts >= settings.mail_attempts
     (log.error if last else log.warning)(
