@@ -103,9 +103,7 @@ def send_pending(
     return sent
 
 
-def _claim(
-    factory: SessionFactory, settings: Settings, limit: int, now: datetime
-) -> list[Claimed]:
+def _claim(factory: SessionFactory, settings: Settings, limit: int, now: datetime) -> list[Claimed]:
     """The due mails, each claimed by moving its next attempt past the claim's end: under
     the rows' locks on PostgreSQL (SKIP LOCKED: a second sender takes others), and only if
     unchanged since read on SQLite (a second sender finds it changed)."""

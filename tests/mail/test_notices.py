@@ -101,7 +101,9 @@ def test_a_refusing_smtp_server_gets_the_mail_later(site: Site) -> None:
 
 def test_registration_decisions_and_reveals_are_told(site: Site) -> None:
     _, organizer = site.arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
-    answer = site.browser.patch(f"{API}/settings", headers=organizer, json={"requires_approval": True})
+    answer = site.browser.patch(
+        f"{API}/settings", headers=organizer, json={"requires_approval": True}
+    )
     assert answer.status_code == 200, answer.text
     ada, _ = site.arena.participant("ada@example.org")
     bob, _ = site.arena.participant("bob@example.org")

@@ -24,7 +24,11 @@ def _sign_out(browser: TestClient) -> None:
 def _login(browser: TestClient, password: str) -> int:
     answer = browser.post(
         "/login",
-        data={"csrf_token": csrf(browser, "/login"), "email": "ada@example.org", "password": password},
+        data={
+            "csrf_token": csrf(browser, "/login"),
+            "email": "ada@example.org",
+            "password": password,
+        },
         follow_redirects=False,
     )
     return answer.status_code
