@@ -168,3 +168,17 @@ def test_two_senders_at_once_send_each_mail_once(committed: str, smtp: Inbox) ->
     assert len(smtp.mails) == 6
     assert outbox.send_pending(factory, settings) == 0
     engine.dispose()
+
+
+def test_a_phase_opened_by_an_organizer_is_told_once(site: Site) -> None:
+    _, organizer = site.arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    site.arena.participant("ada@example.org")
+    phases = site.browser.get(f"{API}/phases", headers=organizer).json()
+    final = next(p for p in phases if p["name"] == "Final")
+    opened = site.browser.post(f"{API}/phases/{final['id']}/open", headers=organizer)
+    assert opened.status_code == 200, opened.text
+    notices.sweep_phases(site.arena.factory)
+    notices.sweep_phases(site.arena.factory)
+    site.send_mail()
+    told = [subject(m) for m in site.inbox.to("ada@example.org")]
+    assert told.count(f"Final of {TITLE} is open") == 1
