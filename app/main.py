@@ -33,6 +33,7 @@ from app.core.templating import templates
 from app.leaderboard import router as leaderboard_router
 from app.leaderboard.microcache import AnonymousLeaderboards, route_of
 from app.leaderboard.service import StandingsCache
+from app.mail import outbox
 from app.ops import router as ops_router
 from app.ops.metrics import Metrics
 from app.ops.middleware import HEADER, RequestContext
@@ -130,13 +131,24 @@ async def _lifespan(
     a crash or restart left unscored."""
     if background and settings.database_url.startswith("postgresql"):
         app.state.done.start()
-    sweeper = None
+    sweeper = mailer = waker = None
     if background and not settings.redis_url:
         sweeper = Sweeper.from_settings(factory, dispatcher, settings)
         sweeper.start()
+        mailer = outbox.Mailer(factory, settings)
+        mailer.start()
+        waker = mailer.woken.set
+    elif background and settings.redis_url:
+        waker = outbox.celery_waker(settings.redis_url)
+    if waker is not None:
+        outbox.wakers.append(waker)
     yield
     if sweeper is not None:
         sweeper.stopped.set()
+    if waker is not None:
+        outbox.wakers.remove(waker)
+    if mailer is not None:
+        mailer.stop()
     if background:
         dispatcher.close()
     await app.state.done.stop()

@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.arena",
     "tests.fixtures.live",
+    "tests.fixtures.smtp",
 ]
 
 

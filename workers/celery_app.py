@@ -17,6 +17,7 @@ from app.core.config import get_settings
 from app.core.db import engine, sessions
 from app.core.jobs import CeleryDispatcher, celery_settings
 from app.core.logs import configure_logging
+from app.mail import outbox
 from app.submissions.pipeline import Sweeper
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,10 @@ def _start_sweeper(**_: Any) -> None:
     if not settings.worker_sweeper:
         return
     Sweeper.from_settings(sessions(), CeleryDispatcher(settings.redis_url or ""), settings).start()
+    # The outbox's retries, and the phase notices, on the same timer as the sweeper.
+    mailer = outbox.Mailer(sessions(), settings)
+    mailer.start()
+    outbox.wakers.append(mailer.woken.set)
     log.info(
         "sweeper started: every %ss, resending after %ss",
         settings.sweep_interval_seconds,

@@ -8,6 +8,7 @@ from app.core.config import get_settings
 from app.core.db import sessions
 from app.core.jobs import INTERVALS_TASK, SCORE_TASK
 from app.leaderboard.intervals import compute_intervals
+from app.mail import outbox
 from app.submissions.pipeline import score_then_intervals
 from workers.celery_app import celery
 
@@ -49,3 +50,10 @@ def intervals(submission_id: int) -> str:
     """A scored submission's bootstrap intervals: `done`, or `skipped` (done already, rescored
     or deleted meanwhile). Never fails the submission."""
     return compute_intervals(sessions(), submission_id)
+
+
+@celery.task(name=outbox.SEND_TASK, max_retries=0)  # type: ignore[untyped-decorator]
+def send_mail() -> int:
+    """Send the outbox's due mails (claimed, so workers running this at once send each mail
+    once): the number sent. A failure stays due; the worker's mailer retries it later."""
+    return outbox.send_pending(sessions(), get_settings())

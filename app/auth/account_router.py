@@ -11,8 +11,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from app.auth import links
 from app.auth import service as auth
 from app.auth.dependencies import SignedIn
+from app.core.config import Settings
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError
@@ -71,6 +73,34 @@ def change_password(
         return "Password changed: every other browser signed in to this account is signed out"
 
     return _form(request, session, user, change, "/account")
+
+
+@pages.post("/notices", dependencies=CSRF_CHECKED)
+def notices(
+    request: Request, session: SessionDep, user: SignedIn, notices: Annotated[str, Form()] = ""
+) -> Response:
+    def change() -> str:
+        user.notices = notices == "on"
+        if user.notices:
+            return (
+                "Notices on: we mail you when a submission fails, a registration is decided, "
+                "a phase opens or closes, and results are out"
+            )
+        return "Notices off: we mail you only what you ask for (a password reset)"
+
+    return _form(request, session, user, change, "/account#notices")
+
+
+@pages.post("/confirmation", dependencies=CSRF_CHECKED)
+def send_confirmation(request: Request, session: SessionDep, user: SignedIn) -> Response:
+    def send() -> str:
+        if user.email_confirmed_at is not None:
+            return f"{user.email} is confirmed already"
+        settings: Settings = request.app.state.settings
+        links.send_confirmation(session, user, settings.secret_key)
+        return f"A new link is on its way to {user.email}"
+
+    return _form(request, session, user, send, "/account")
 
 
 @pages.post("/tokens", dependencies=CSRF_CHECKED)

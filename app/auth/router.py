@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.auth import links
 from app.auth import service as auth
 from app.auth.dependencies import ApiUser, MaybeUser
+from app.core.config import Settings
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError
@@ -51,7 +53,16 @@ def register(
         return refused(
             request, session, "auth/register.html", exc, email=email, display_name=display_name
         )
-    return _sign_in(request, user, f"Account created: you are signed in as {user.display_name}")
+    settings = _settings(request)
+    message = f"Account created: you are signed in as {user.display_name}"
+    if settings.email_confirmation:
+        user.email_confirmed_at = None
+        links.send_confirmation(session, user, settings.secret_key)
+        message += (
+            f". We sent a link to {user.email}: follow it to confirm the address, then you "
+            "can register for competitions and upload"
+        )
+    return _sign_in(request, user, message)
 
 
 @pages.get("/login")
@@ -69,6 +80,83 @@ def login(request: Request, session: SessionDep, email: Text, password: Text) ->
     except DomainError as exc:
         return refused(request, session, "auth/login.html", exc, email=email)
     return _sign_in(request, user, f"Signed in as {user.display_name}")
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+FORGOT = "auth/forgot.html"
+RESET = "auth/reset.html"
+
+
+@pages.get("/forgot")
+def forgot_form(request: Request, user: MaybeUser) -> Response:
+    return _page(request, FORGOT, user=user)
+
+
+@pages.post("/forgot", dependencies=CSRF_CHECKED)
+def forgot(request: Request, session: SessionDep, email: Text) -> Response:
+    """The same answer whether an account has this address or not (no account enumeration)."""
+    settings = _settings(request)
+    links.request_reset(session, email, settings.secret_key, settings.password_reset_seconds)
+    return done(
+        request,
+        "/login",
+        f"If an account has the address {email.strip()}, a link to choose a new password is on "
+        "its way to it; look in the spam folder too if it does not arrive",
+    )
+
+
+@pages.get("/reset/{token}")
+def reset_form(request: Request, session: SessionDep, token: str, user: MaybeUser) -> Response:
+    settings = _settings(request)
+    try:
+        account = links.user_for_reset(
+            session, token, settings.secret_key, settings.password_reset_seconds
+        )
+    except links.DeadLink as exc:
+        return templates.TemplateResponse(
+            request, RESET, {"dead": exc.message, "user": user}, exc.status_code
+        )
+    return _page(request, RESET, user=user, account=account, token=token)
+
+
+@pages.post("/reset/{token}", dependencies=CSRF_CHECKED)
+def reset(request: Request, session: SessionDep, token: str, new: Text) -> Response:
+    settings = _settings(request)
+    try:
+        account = links.reset_password(
+            session, token, new, settings.secret_key, settings.password_reset_seconds
+        )
+    except links.DeadLink as exc:
+        session.rollback()
+        return templates.TemplateResponse(request, RESET, {"dead": exc.message}, exc.status_code)
+    except DomainError as exc:
+        session.rollback()
+        account = links.user_for_reset(
+            session, token, settings.secret_key, settings.password_reset_seconds
+        )
+        return refused(request, session, RESET, exc, account=account, token=token)
+    return _sign_in(
+        request,
+        account,
+        "Password set: you are signed in, and every other browser signed in to this account "
+        "is signed out",
+    )
+
+
+@pages.get("/confirm/{token}")
+def confirm(request: Request, session: SessionDep, token: str, user: MaybeUser) -> Response:
+    try:
+        account = links.confirm_email(session, token, _settings(request).secret_key)
+    except links.DeadLink as exc:
+        return templates.TemplateResponse(
+            request, "auth/confirmed.html", {"dead": exc.message, "user": user}, exc.status_code
+        )
+    where = "/account" if user is not None else "/login"
+    return done(request, where, f"Thank you: {account.email} is confirmed")
 
 
 @pages.post("/logout", dependencies=CSRF_CHECKED)

@@ -42,7 +42,13 @@ def create_user(
         raise Conflict(f"an account with the email {email} already exists")
     if session.scalar(select(User.id).where(func.lower(User.display_name) == name.lower())):
         raise Conflict(f"the display name '{name}' is taken; choose another with --name")
-    user = User(email=email, display_name=name, password_hash=hash_password(password), role=role)
+    user = User(
+        email=email,
+        display_name=name,
+        password_hash=hash_password(password),
+        role=role,
+        email_confirmed_at=utcnow(),  # the sign-up page unsets it when confirmation is asked
+    )
     session.add(user)
     session.flush()
     session.add(AuditEntry(action="user.create", detail={"user_id": user.id, "role": role.value}))

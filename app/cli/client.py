@@ -31,6 +31,14 @@ def login(server: str | None, token_stdin: bool) -> None:
     """Check an API token (made on your account page) and save it with the server's URL."""
     from app.client import commands, config
 
+    if not token_stdin and not sys.stdin.isatty():
+        # click.prompt would fall back to getpass, which warns with a traceback and reads
+        # the token in plain sight.
+        raise click.UsageError(
+            "no terminal to type the token in: pipe it in with --token-stdin "
+            "(e.g. `printenv TOKEN | mia-arena login --token-stdin`), or set MIA_TOKEN "
+            "(and MIA_SERVER) for each command instead of logging in"
+        )
     with commands.reporting():
         url = config.normalise_server(server or _saved_server())
         if token_stdin:

@@ -92,6 +92,8 @@ def demo(host: str, port: int, folder: Path) -> None:
         secret_key=arena.secret_key,
         environment="development",
         redis_url=None,  # the server scores uploads in its own threads
+        smtp_host=None,  # mails (a password reset) are printed to this log, not sent
+        public_url=f"http://{host}:{port}",
     )
     application = create_app(settings, session_factory=sessions(make_engine(arena.database_url)))
     demo_setup.compute_intervals_meanwhile(arena)

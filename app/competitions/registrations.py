@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.competitions import audit
 from app.core.db import row_by_id
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.mail import notices
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.organizer import CompetitionOrganizer
@@ -149,6 +150,18 @@ def registration_of(session: Session, competition: Competition, user: User) -> R
     )
 
 
+DECISIONS = (RegistrationStatus.APPROVED, RegistrationStatus.REJECTED)  # told by mail
+
+
+def require_confirmed(user: User) -> None:
+    """Forbidden until the account has confirmed its e-mail address (EMAIL_CONFIRMATION)."""
+    if user.email_confirmed_at is None:
+        raise Forbidden(
+            f"confirm your e-mail address first: follow the link we sent to {user.email} "
+            "(your account page sends a new one)"
+        )
+
+
 def register(
     session: Session,
     competition: Competition,
@@ -169,6 +182,7 @@ def register(
         raise Forbidden(f"you are banned from {competition.title}")
     if existing is not None:
         return existing, False
+    require_confirmed(user)
     if not accept_terms:
         raise Invalid("accept the competition's terms to register")
     version = terms_version(competition)
@@ -233,6 +247,8 @@ def change_status(
         name = session.get_one(User, registration.user_id).display_name
         raise Conflict(_refusal(name, before, status))
     registration.status = status
+    if before is RegistrationStatus.PENDING and status in DECISIONS:
+        notices.registration_decided(session, competition, registration)
     action = "unbanned" if before is RegistrationStatus.BANNED else status.value
     audit.record(
         session,

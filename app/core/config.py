@@ -44,6 +44,26 @@ class Settings(BaseSettings):
     # multiprocess mode); `mia-arena serve` empties it at start, and makes one when unset.
     prometheus_multiproc_dir: str | None = None
 
+    # E-mail. With SMTP_HOST unset (the demo, development) mails are printed to the log.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    # starttls: plain connection upgraded (port 587); tls: TLS from the start (465); none.
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    mail_from: str = "mia-arena <noreply@localhost>"
+    # The site's address as people reach it, for the links in mails.
+    public_url: str = "http://localhost:8000"
+    # How long a password-reset link works.
+    password_reset_seconds: int = Field(default=3600, ge=1)
+    # When on, a new account confirms its e-mail address (a link by mail) before it may
+    # register for competitions or upload.
+    email_confirmation: bool = False
+    # The outbox is sent every this often (sooner when a mail is written), a failed mail
+    # retried later each time (up to an hour apart), and given up after this many attempts.
+    mail_interval_seconds: float = Field(default=5, gt=0)
+    mail_attempts: int = Field(default=10, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _driver(cls, url: str) -> str:
@@ -55,7 +75,9 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL must be a postgresql:// or sqlite:/// URL")
         return url
 
-    @field_validator("metrics_token", "prometheus_multiproc_dir", "redis_url")
+    @field_validator(
+        "metrics_token", "prometheus_multiproc_dir", "redis_url", "smtp_host", "smtp_user"
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         """`METRICS_TOKEN=` (as compose writes an unset `${METRICS_TOKEN:-}`) means no value."""

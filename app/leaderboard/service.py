@@ -19,6 +19,7 @@ from app.competitions import audit
 from app.competitions.registrations import organizes, tracks_of
 from app.competitions.visibility import hidden, ranking_phase, splits_of
 from app.core.errors import Invalid
+from app.mail import notices
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.phase import LeaderboardPolicy, Phase
@@ -278,6 +279,7 @@ def reveal(session: Session, competition: Competition, organizer: User) -> list[
     ]
     competition.revealed_at = now
     session.add_all(records)
+    notices.results_revealed(session, competition, now)
     audit.record(session, competition, organizer, "leaderboard.reveal", {"splits": hidden_splits})
     return records
 

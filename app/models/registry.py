@@ -6,6 +6,7 @@ from app.models import (  # noqa: F401
     ground_truth,
     login_attempt,
     organizer,
+    outbox,
     phase,
     ranking,
     registration,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String, func, text
+from sqlalchemy import Index, String, func, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamped, str_enum
@@ -36,3 +37,9 @@ class User(Timestamped, Base):
     # In every session cookie; signing out or changing the password bumps it, which ends
     # every copy of the user's earlier cookies (they are signed, not stored server-side).
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the account confirmed its e-mail address (by a signed link); None: not yet, so it
+    # may not register for competitions or upload (only when EMAIL_CONFIRMATION is on).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column()
+    # Whether the account gets notices (a submission failed, a registration decided, a phase
+    # opening or closing, results revealed); mails it asked for are always sent.
+    notices: Mapped[bool] = mapped_column(default=True, server_default=true())

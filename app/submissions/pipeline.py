@@ -26,6 +26,7 @@ from app.core import jobs
 from app.core.config import Settings
 from app.core.db import SessionFactory, committing, read_bytes
 from app.leaderboard.intervals import compute_intervals, sweep_intervals
+from app.mail import notices
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.ground_truth import GroundTruth as TruthRow
@@ -144,6 +145,7 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
         if spent is not None:
             _give_up(spent, attempts)
             notify_done(session, submission_id)
+            notices.submission_failed(session, submission_id)
         return None
     track, phase, competition = session.execute(
         select(Track, Phase, Competition)
@@ -276,6 +278,7 @@ def _fail(
         submission.server_fault = server_fault
         submission.scored_at = utcnow()
         notify_done(session, submission_id)
+        notices.submission_failed(session, submission_id)
     return "failed"
 
 
@@ -314,6 +317,7 @@ def sweep(
             if submission.attempts >= attempts:
                 _give_up(submission, attempts)
                 notify_done(session, submission.id)
+                notices.submission_failed(session, submission.id)
                 continue
             submission.status, submission.queued_at = SubmissionStatus.QUEUED, utcnow()
             resent.append(submission.id)

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.competitions import visibility
-from app.competitions.registrations import organizes, registration_of
+from app.competitions.registrations import organizes, registration_of, require_confirmed
 from app.competitions.service import definition_of
 from app.core.db import committing, row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
@@ -237,6 +237,7 @@ def accept(
     now: datetime,
 ) -> Accepted:
     """`submit`, also giving what the reader ignored in the zip (a train/ split, a README)."""
+    require_confirmed(user)
     registration = require_participant(session, competition, user)
     phase = open_phase(session, competition, now)
     description = _description(description)

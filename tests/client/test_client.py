@@ -223,6 +223,16 @@ def test_login_checks_the_token_and_saves_it_for_its_owner_alone(
     assert (xdg / "mia-arena" / "config.toml").exists()
 
 
+def test_login_without_a_terminal_says_to_pipe_the_token(tmp_path: Path) -> None:
+    """No terminal to type a token in (stdin a pipe, as in CI): a clear usage error, no
+    GetPassWarning traceback, nothing saved."""
+    result = run(tmp_path, "login", "--server", "https://127.0.0.1:9", stdin="")
+    assert result.returncode == 2
+    assert "GetPassWarning" not in result.stderr
+    assert "--token-stdin" in result.stderr and "MIA_TOKEN" in result.stderr
+    assert not (tmp_path / ".config" / "mia-arena" / "config.toml").exists()
+
+
 def _table(stdout: str) -> dict[str, dict[str, list[float]]]:
     """Per split, each scenario's printed numbers; the ranking score under `ranking`."""
     tables: dict[str, dict[str, list[float]]] = {}

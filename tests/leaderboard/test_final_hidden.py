@@ -51,7 +51,12 @@ def _final_only(arena: Arena) -> tuple[set[str], set[str]]:
 
 def _answers(arena: Arena, submission: int, headers: dict[str, str]) -> Iterator[tuple[str, str]]:
     """(url, text) of every GET route a participant could ask for, in every variant."""
-    fill = {"slug": "mico", "track": "cifar10", "submission_id": str(submission)}
+    fill = {
+        "slug": "mico",
+        "track": "cifar10",
+        "submission_id": str(submission),
+        "token": "not-a-token",  # /reset/{token}, /confirm/{token}: a dead link page
+    }
     for route in _routes(arena.browser.app.routes):  # type: ignore[attr-defined]
         if "GET" not in route.methods or ORGANIZERS_ONLY.search(route.path):
             continue
