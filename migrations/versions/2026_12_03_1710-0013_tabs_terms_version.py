@@ -1,8 +1,8 @@
 """registrations: terms_sha256, the version (SHA-256 of the text) of the terms the
 participant accepted; null for registrations made before versions were recorded
 
-Revision ID: 0012_tabs
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03 17:10:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_tabs"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
