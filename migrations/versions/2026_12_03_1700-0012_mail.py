@@ -47,13 +47,12 @@ def upgrade() -> None:
         op.f("ix_outbox_mails_to_address"), "outbox_mails", ["to_address"], unique=False
     )
     op.create_index(op.f("ix_outbox_mails_user_id"), "outbox_mails", ["user_id"], unique=False)
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("email_confirmed_at", sa.DateTime(timezone=True), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column("notices", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # Plain ADD COLUMN, not a batch: on SQLite a batch recreates the table from what it can
+    # reflect, and the lower(display_name) index (0004) is an expression it cannot.
+    op.add_column("users", sa.Column("email_confirmed_at", sa.DateTime(timezone=True)))
+    op.add_column(
+        "users", sa.Column("notices", sa.Boolean(), server_default=sa.true(), nullable=False)
+    )
     op.execute("UPDATE users SET email_confirmed_at = created_at")
 
 
@@ -61,6 +60,10 @@ def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("notices")
         batch_op.drop_column("email_confirmed_at")
+    if op.get_bind().dialect.name == "sqlite":  # the batch's copy of users lost it
+        op.create_index(
+            "uq_users_display_name_lower", "users", [sa.text("lower(display_name)")], unique=True
+        )
     op.drop_index(op.f("ix_outbox_mails_user_id"), table_name="outbox_mails")
     op.drop_index(op.f("ix_outbox_mails_to_address"), table_name="outbox_mails")
     op.drop_index("ix_outbox_mails_pending", table_name="outbox_mails")
