@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from app.admin.dependencies import API_PATH, PAGES_PATH
+from app.admin.paging import PageNumber, page_url
 from app.admin.participants import service
 from app.admin.participants.schemas import ParticipantOut, ParticipantPatch, participant_out
 from app.admin.participants.service import Limits
@@ -96,15 +97,19 @@ def _context(
     *,
     status: str = "",
     search: str = "",
+    number: int = 1,
 ) -> dict[str, Any]:
     chosen = RegistrationStatus(status) if status in {s.value for s in RegistrationStatus} else None
     return {
         "competition": competition,
         "user": user,
-        "rows": service.participants(session, competition, status=chosen, search=search),
+        "page": service.participants_page(
+            session, competition, number, status=chosen, search=search
+        ),
+        "path": f"/competitions/{competition.slug}/admin/participants",
+        "page_url": page_url,
         "statuses": list(RegistrationStatus),
         "filters": {"status": status, "search": search},
-        "shown": service.PAGE_ROWS,
         "phases": phases_of(session, competition),
     }
 
@@ -117,8 +122,9 @@ def participants_page(
     user: Organizer,
     status: Annotated[str, Query(max_length=16)] = "",
     search: Annotated[str, Query(max_length=64)] = "",
+    page: PageNumber = 1,
 ) -> Response:
-    context = _context(session, competition, user, status=status, search=search)
+    context = _context(session, competition, user, status=status, search=search, number=page)
     return templates.TemplateResponse(request, "admin/participants.html", context)
 
 
