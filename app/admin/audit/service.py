@@ -110,7 +110,7 @@ def _people(session: Session, competition: Competition, entries: list[AuditEntry
                     Registration.id.in_(registration_ids),
                     Registration.competition_id == competition.id,
                 )
-            ).tuples()
+            ).tuples().all()
         )
     return _People(users, registrations)
 
