@@ -160,7 +160,9 @@ def submission_detail(
             select(Ranking.split, Ranking.ranking_score).where(
                 Ranking.submission_id == submission.id
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     scores: dict[str, list[tuple[str, Score]]] = {}
     for name, score in session.execute(
