@@ -107,3 +107,31 @@ def test_an_organizer_pages_through_five_thousand_submissions(
     _shots(page, "admin-audit")
     page.goto(f"{ADMIN}/participants")
     _shots(page, "admin-participants")
+
+
+def test_the_account_page_fits_a_phone_and_copies_codes(new_page: NewPage) -> None:
+    page = new_page()
+    page.goto("/login")
+    page.fill("#email", "grace@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/account")
+    page.fill("#token-name", "a laptop with a rather long name")
+    page.click("button:has-text('Create token')")
+    page.wait_for_selector("#new-token")
+    page.fill("#team-name", "Membership sleuths")
+    page.click("button:has-text('Create team')")
+    page.wait_for_selector("#invite-code")
+    _shots(page, "account")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    revoke = page.locator("button:has-text('Revoke')").first.bounding_box()
+    assert revoke is not None and revoke["x"] + revoke["width"] <= 390  # on screen
+    code = page.locator("#invite-code").bounding_box()
+    line = page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
+    assert code is not None and code["height"] < 1.5 * line  # one line, not broken mid-code
+    page.click("button.copy[data-copy=invite-code]")
+    assert page.inner_text("button.copy[data-copy=invite-code]") in (
+        "Copied",
+        "Selected: press Ctrl+C",
+    )
