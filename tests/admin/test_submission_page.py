@@ -178,6 +178,21 @@ def test_the_participants_list_pages_and_links_their_submissions(arena: Arena) -
     found = arena.browser.get(url, params={"search": "p11", "page": 1}).text
     assert "of <strong>10</strong> participants" in found
 
+    # An action on page 3 comes back to page 3, not to the first page.
+    back = re.search(r'name="back" value="([^"]+)"', last)
+    assert back is not None and back.group(1) == f"{url}?page=3"
+    p119 = arena.session.scalars(select(User.id).where(User.email == "p119@example.org")).one()
+    banned = arena.browser.post(
+        f"{url}/{p119}/ban", data={"csrf_token": csrf(arena.browser, url), "back": f"{url}?page=3"}
+    )
+    assert banned.url.path == url and banned.url.query == b"page=3"
+    assert "p119 is banned" in banned.text
+    elsewhere = arena.browser.post(
+        f"{url}/{p119}/unban",
+        data={"csrf_token": csrf(arena.browser, url), "back": "https://x.org"},
+    )
+    assert elsewhere.url.path == url and elsewhere.url.query == b""
+
 
 def test_the_audit_log_names_people_and_reads_field_names(arena: Arena) -> None:
     ada, _ = arena.participant("ada@example.org")

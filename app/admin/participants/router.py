@@ -35,6 +35,7 @@ ACTIONS = {
     "ban": RegistrationStatus.BANNED,
     "unban": RegistrationStatus.APPROVED,
 }
+Back = Annotated[str, Form(max_length=300, description="the list's address to come back to")]
 Search = Annotated[
     str | None, Query(max_length=64, description="a piece of the name, email or team name")
 ]
@@ -137,6 +138,7 @@ def limits_page(
     user: Organizer,
     max_per_day: Annotated[str, Form(max_length=20)] = "",
     max_total: Annotated[str, Form(max_length=20)] = "",
+    back: Back = "",
 ) -> Response:
     """The limits form: an empty field gives the phase's limit back."""
     try:
@@ -146,7 +148,8 @@ def limits_page(
     except DomainError as exc:
         return _refused(request, session, competition, user, exc)
     name = session.get_one(User, user_id).display_name
-    return _back(request, competition.slug, user_id, f"{name}'s limits saved: {_limits(limits)}.")
+    message = f"{name}'s limits saved: {_limits(limits)}."
+    return _back(request, competition.slug, user_id, message, back)
 
 
 def _limits(limits: Limits) -> str:
@@ -171,6 +174,7 @@ def action_page(
     session: SessionDep,
     competition: CompetitionDep,
     user: Organizer,
+    back: Back = "",
 ) -> Response:
     """Approve, reject, ban or unban one participant."""
     try:
@@ -183,7 +187,7 @@ def action_page(
     except DomainError as exc:
         return _refused(request, session, competition, user, exc)
     name = session.get_one(User, user_id).display_name
-    return _back(request, competition.slug, user_id, DONE[action].format(name=name))
+    return _back(request, competition.slug, user_id, DONE[action].format(name=name), back)
 
 
 def _refused(
@@ -193,8 +197,12 @@ def _refused(
     return refused(request, session, "admin/participants.html", exc, **context)
 
 
-def _back(request: Request, slug: str, user_id: int, message: str) -> Response:
-    return done(request, f"/competitions/{slug}/admin/participants#user-{user_id}", message)
+def _back(request: Request, slug: str, user_id: int, message: str, back: str) -> Response:
+    """The list again, at the participant's row, on the page and with the filters the form
+    was sent from (`back`, when it is an address of this list)."""
+    listing = f"/competitions/{slug}/admin/participants"
+    here = back if back == listing or back.startswith(f"{listing}?") else listing
+    return done(request, f"{here}#user-{user_id}", message)
 
 
 def _number(text: str, what: str) -> int | None:
