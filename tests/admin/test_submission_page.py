@@ -43,7 +43,8 @@ def test_an_organizer_sees_the_submitter_and_every_splits_exact_scores(arena: Ar
     assert "ada" in page and "ada@example.org" in page
     for split, score in rankings.items():
         assert f'id="scores-{split}"' in page
-        assert repr(score) in page, f"{split}'s exact ranking score"
+        assert repr(score) in page, f"{split}'s ranking score, every digit (its tooltip)"
+        assert f">{score:.12g}</strong>" in page, f"{split}'s ranking score, 12 digits"
     assert "hidden from participants" in page  # final, before the reveal
     assert "TPR@10%" in page
     assert f"{ADMIN}/submissions/{submission}/zip" in page
