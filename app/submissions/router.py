@@ -345,10 +345,15 @@ def show_page(
     user: SignedIn,
     panel_only: bool = False,
 ) -> Response:
-    """A submission's page; `panel_only` is its status and scores alone, for the live refresh."""
-    shown = service.shown_scores(session, submission, user)
+    """A submission's page; `panel_only` is its status and scores alone, for the live refresh.
+    An organizer who did not upload it gets the organizers' page of it: submitter, every
+    split's exact scores, the actions."""
     track = session.get_one(Track, submission.track_id)
     competition = session.get_one(Competition, track.competition_id)
+    if submission.user_id != user.id and service.organizes_submission(session, submission, user):
+        admin = f"/competitions/{competition.slug}/admin/submissions/{submission.id}"
+        return RedirectResponse(admin, status_code=303)
+    shown = service.shown_scores(session, submission, user)
     context = {
         "user": user,
         "submission": _view(session, submission, user, shown),

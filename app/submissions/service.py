@@ -15,6 +15,7 @@ from app.competitions.registrations import organizes, registration_of, require_c
 from app.competitions.service import definition_of
 from app.core.db import committing, row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
+from app.core.sizes import size_text
 from app.models.competition import Competition
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.registration import Registration, RegistrationStatus
@@ -275,7 +276,7 @@ def _description(text: str) -> str:
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1024 / 1024:.2f} MB"
+    return size_text(size)
 
 
 def _validate(

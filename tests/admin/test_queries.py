@@ -101,3 +101,25 @@ def test_the_audit_log_reads_the_same_whatever_its_length(arena: Arena) -> None:
     counts = _counts(arena, add, [(f"{API}/audit", organizer), (f"{ADMIN}/audit", {})])
     for url, seen in counts.items():
         assert len(set(seen)) == 1, f"{url}: {seen} statements for {SIZES} rows"
+
+
+def test_every_page_of_the_long_lists_reads_the_same(arena: Arena) -> None:
+    from tests.admin.test_submission_page import _seed
+
+    _seed(arena, 130)
+    organizer_user, _ = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    for i in range(110):
+        arena.participant(f"p{i}@example.org")
+    competition = arena.session.scalars(select(Competition)).one()
+    for i in range(110):
+        audit.record(arena.session, competition, organizer_user, "phase.change", {"i": i})
+    arena.session.commit()
+    _sign_in(arena, "org@example.org")
+    for path in ("submissions", "participants", "audit"):
+        url = f"{ADMIN}/{path}"
+        arena.browser.get(url)  # once first: what a first request caches
+        seen = [
+            _statements(arena, lambda n=n, u=url: arena.browser.get(u, params={"page": n}))
+            for n in (1, 2, 3)
+        ]
+        assert len(set(seen)) == 1, f"{path}: {seen} statements for pages 1, 2 and 3"

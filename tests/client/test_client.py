@@ -391,7 +391,7 @@ def test_refusals_say_why_and_what_to_do(server: Server, tmp_path: Path) -> None
     large = submit("--competition", "small")
     assert large.returncode == 1
     assert f"too large: the file is {size:,} bytes" in large.stderr
-    assert "takes at most 0.10 MB" in large.stderr
+    assert "takes at most 97.7 KB" in large.stderr
     long = submit("--description", "x" * 2500)
     assert long.returncode == 1 and "at most 2000" in long.stderr
 

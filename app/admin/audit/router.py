@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from app.admin.audit import service
 from app.admin.audit.schemas import Action, AuditOut
 from app.admin.dependencies import API_PATH, PAGES_PATH
+from app.admin.paging import PageNumber, page_url
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
 from app.core.db import SessionDep
 from app.core.templating import templates
@@ -36,11 +37,16 @@ def audit_page(
     competition: CompetitionDep,
     user: Organizer,
     action: Action = None,
+    page: PageNumber = 1,
 ) -> Response:
+    """The log, newest first, a page at a time, people and submissions named and linked."""
     context = {
         "competition": competition,
         "user": user,
         "action": action or "",
-        "entries": service.audit_log(session, competition, action=action),
+        "page": service.audit_page(session, competition, page, action=action),
+        "path": f"/competitions/{competition.slug}/admin/audit",
+        "filters": {"action": action or ""},
+        "page_url": page_url,
     }
     return templates.TemplateResponse(request, "admin/audit.html", context)

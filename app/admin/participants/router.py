@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from app.admin.dependencies import API_PATH, PAGES_PATH
+from app.admin.paging import PageNumber, page_url
 from app.admin.participants import service
 from app.admin.participants.schemas import ParticipantOut, ParticipantPatch, participant_out
 from app.admin.participants.service import Limits
@@ -34,6 +35,7 @@ ACTIONS = {
     "ban": RegistrationStatus.BANNED,
     "unban": RegistrationStatus.APPROVED,
 }
+Back = Annotated[str, Form(max_length=300, description="the list's address to come back to")]
 Search = Annotated[
     str | None, Query(max_length=64, description="a piece of the name, email or team name")
 ]
@@ -96,15 +98,19 @@ def _context(
     *,
     status: str = "",
     search: str = "",
+    number: int = 1,
 ) -> dict[str, Any]:
     chosen = RegistrationStatus(status) if status in {s.value for s in RegistrationStatus} else None
     return {
         "competition": competition,
         "user": user,
-        "rows": service.participants(session, competition, status=chosen, search=search),
+        "page": service.participants_page(
+            session, competition, number, status=chosen, search=search
+        ),
+        "path": f"/competitions/{competition.slug}/admin/participants",
+        "page_url": page_url,
         "statuses": list(RegistrationStatus),
         "filters": {"status": status, "search": search},
-        "shown": service.PAGE_ROWS,
         "phases": phases_of(session, competition),
     }
 
@@ -117,8 +123,9 @@ def participants_page(
     user: Organizer,
     status: Annotated[str, Query(max_length=16)] = "",
     search: Annotated[str, Query(max_length=64)] = "",
+    page: PageNumber = 1,
 ) -> Response:
-    context = _context(session, competition, user, status=status, search=search)
+    context = _context(session, competition, user, status=status, search=search, number=page)
     return templates.TemplateResponse(request, "admin/participants.html", context)
 
 
@@ -131,6 +138,7 @@ def limits_page(
     user: Organizer,
     max_per_day: Annotated[str, Form(max_length=20)] = "",
     max_total: Annotated[str, Form(max_length=20)] = "",
+    back: Back = "",
 ) -> Response:
     """The limits form: an empty field gives the phase's limit back."""
     try:
@@ -140,7 +148,8 @@ def limits_page(
     except DomainError as exc:
         return _refused(request, session, competition, user, exc)
     name = session.get_one(User, user_id).display_name
-    return _back(request, competition.slug, user_id, f"{name}'s limits saved: {_limits(limits)}.")
+    message = f"{name}'s limits saved: {_limits(limits)}."
+    return _back(request, competition.slug, user_id, message, back)
 
 
 def _limits(limits: Limits) -> str:
@@ -165,6 +174,7 @@ def action_page(
     session: SessionDep,
     competition: CompetitionDep,
     user: Organizer,
+    back: Back = "",
 ) -> Response:
     """Approve, reject, ban or unban one participant."""
     try:
@@ -177,7 +187,7 @@ def action_page(
     except DomainError as exc:
         return _refused(request, session, competition, user, exc)
     name = session.get_one(User, user_id).display_name
-    return _back(request, competition.slug, user_id, DONE[action].format(name=name))
+    return _back(request, competition.slug, user_id, DONE[action].format(name=name), back)
 
 
 def _refused(
@@ -187,8 +197,12 @@ def _refused(
     return refused(request, session, "admin/participants.html", exc, **context)
 
 
-def _back(request: Request, slug: str, user_id: int, message: str) -> Response:
-    return done(request, f"/competitions/{slug}/admin/participants#user-{user_id}", message)
+def _back(request: Request, slug: str, user_id: int, message: str, back: str) -> Response:
+    """The list again, at the participant's row, on the page and with the filters the form
+    was sent from (`back`, when it is an address of this list)."""
+    listing = f"/competitions/{slug}/admin/participants"
+    here = back if back == listing or back.startswith(f"{listing}?") else listing
+    return done(request, f"{here}#user-{user_id}", message)
 
 
 def _number(text: str, what: str) -> int | None:

@@ -5,10 +5,12 @@ the audit log."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.admin.paging import PER_PAGE, Page, offset_of
 from app.competitions import audit
 from app.core.db import MAX_ID
 from app.core.errors import Invalid, NotFound
@@ -21,7 +23,8 @@ from app.models.track import Track
 from app.models.user import User
 
 MAX_LIMIT = 1_000_000  # as a phase's limits
-PAGE_ROWS = 500  # rows the page shows at most; the search narrows them
+PAGE_ROWS = 500  # rows the API answers unless asked for more
+S = TypeVar("S", bound=Select[Any])
 
 
 @dataclass(frozen=True)
@@ -47,19 +50,52 @@ def participants(
     """The competition's registrations, oldest first, filtered by status and by a piece of the
     display name, email or team name (any letter case)."""
     query = (
-        select(Registration, User, Team.name)
-        .join(User, User.id == Registration.user_id)
-        .outerjoin(TeamMember, TeamMember.user_id == User.id)
-        .outerjoin(Team, Team.id == TeamMember.team_id)
-        .where(Registration.competition_id == competition.id)
+        _filtered(select(Registration, User, Team.name), competition, status, search)
         .order_by(Registration.id)
         .limit(limit)
         .offset(offset)
     )
-    if status is not None:
-        query = query.where(Registration.status == status)
     if user_id is not None:
         query = query.where(Registration.user_id == user_id)
+    rows = session.execute(query).tuples().all()
+    counts = _submission_counts(session, competition, [user.id for _, user, _ in rows])
+    return [ParticipantRow(r, u, team, counts.get(u.id, 0)) for r, u, team in rows]
+
+
+def participants_page(
+    session: Session,
+    competition: Competition,
+    number: int,
+    *,
+    status: RegistrationStatus | None = None,
+    search: str | None = None,
+) -> Page[ParticipantRow]:
+    """Page `number` of the filtered registrations and how many there are: three statements
+    whatever the page."""
+    total = session.scalar(_filtered(select(func.count()), competition, status, search)) or 0
+    rows = participants(
+        session,
+        competition,
+        status=status,
+        search=search,
+        limit=PER_PAGE,
+        offset=offset_of(number),
+    )
+    return Page(rows, number, total)
+
+
+def _filtered(
+    query: S, competition: Competition, status: RegistrationStatus | None, search: str | None
+) -> S:
+    query = (
+        query.select_from(Registration)
+        .join(User, User.id == Registration.user_id)
+        .outerjoin(TeamMember, TeamMember.user_id == User.id)
+        .outerjoin(Team, Team.id == TeamMember.team_id)
+        .where(Registration.competition_id == competition.id)
+    )
+    if status is not None:
+        query = query.where(Registration.status == status)
     if search and search.strip():
         piece = search.strip().lower()
         query = query.where(
@@ -69,9 +105,7 @@ def participants(
                 func.lower(Team.name).contains(piece, autoescape=True),
             )
         )
-    rows = session.execute(query).tuples().all()
-    counts = _submission_counts(session, competition, [user.id for _, user, _ in rows])
-    return [ParticipantRow(r, u, team, counts.get(u.id, 0)) for r, u, team in rows]
+    return query
 
 
 def _submission_counts(
