@@ -138,3 +138,25 @@ def test_the_check_finds_a_cycle_and_a_function_level_import(tmp_path: Path) -> 
     graph = {"app.a": {"app.b": "x"}, "app.b": {"app.c": "y"}, "app.c": {"app.a": "z"}}
     assert cycles(graph) == [["app.a", "app.b", "app.c"]]
     assert cycles({"app.a": {"app.b": "x"}}) == []
+
+
+OPENS_SESSIONS = {"committing", "session_scope", "sessions", "sessionmaker", "Session"}
+
+
+def test_no_router_opens_a_session() -> None:
+    """The request owns the transaction: routers use the request's session (SessionDep), and
+    work that needs a session of its own (a cache made in the background, a long poll's
+    fresh read) lives in a service, which routers call."""
+    opened = []
+    for path in sorted(APP.rglob("*.py")):
+        module = module_name(path)
+        if not is_router(module):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name in OPENS_SESSIONS or name == "session_factory":
+                opened.append(f"{module}:{node.lineno} calls {name}()")
+    assert not opened, "routers opening sessions:\n" + "\n".join(opened)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
@@ -10,7 +9,6 @@ from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.dependencies import ApiUser, SignedIn
@@ -19,9 +17,9 @@ from app.competitions.service import definition_of
 from app.core import jobs
 from app.core.charts import Curve, roc_svg
 from app.core.csrf import CSRF_CHECKED
-from app.core.db import SessionDep, committing
+from app.core.db import SessionDep
 from app.core.downloads import attachment
-from app.core.errors import DomainError, NotFound
+from app.core.errors import DomainError
 from app.core.flash import flash
 from app.core.forms import refused
 from app.core.openapi import problems
@@ -32,8 +30,7 @@ from app.models.phase import Phase
 from app.models.submission import Submission
 from app.models.track import Track
 from app.models.user import User
-from app.scoring.definition import Definition
-from app.submissions import service
+from app.submissions import service, views
 from app.submissions.dependencies import ApiSubmission, PageSubmission
 from app.submissions.pipeline import DONE, zip_bytes
 from app.submissions.schemas import (
@@ -42,7 +39,6 @@ from app.submissions.schemas import (
     UploadOut,
     UploadsOut,
     metric_columns,
-    submission_out,
     uploads_out,
 )
 from app.submissions.service import Accepted, Shown
@@ -64,34 +60,6 @@ UPLOAD_ERRORS = problems(
     _413="the zip is over the phase's size limit",
     _422="the zip is not valid (`errors` lists every problem), or a field is missing",
 )
-
-
-def _view(
-    session: Session,
-    submission: Submission,
-    viewer: User,
-    shown: Shown | None = None,
-    definition: Definition | None = None,
-) -> SubmissionOut:
-    track = session.get_one(Track, submission.track_id)
-    competition = session.get_one(Competition, track.competition_id)
-    return submission_out(
-        submission,
-        competition=competition.slug,
-        track=track.name,
-        shown=service.shown_scores(session, submission, viewer) if shown is None else shown,
-        definition=definition_of(competition) if definition is None else definition,
-    )
-
-
-def _views(
-    session: Session, competition: Competition, rows: list[Submission], viewer: User
-) -> list[SubmissionOut]:
-    """A list of the competition's submissions, in as many statements for 200 rows as for 1:
-    their scores read together, the definition once."""
-    shown = service.shown_scores_of(session, rows, viewer)
-    definition = definition_of(competition)
-    return [_view(session, s, viewer, shown[s.id], definition) for s in rows]
 
 
 def _upload(
@@ -136,8 +104,8 @@ def upload_api(
     """Upload a prediction zip for a track: 202 once it is stored and queued for scoring, with
     what the reader ignored in it (`warnings`)."""
     accepted = _upload(request, session, competition, track, user, file, description)
-    view = _view(session, accepted.submission, user, shown={})  # just stored: nothing scored yet
-    return UploadOut(**view.model_dump(), warnings=accepted.warnings)
+    stored = views.view(session, accepted.submission, user, shown={})  # nothing scored yet
+    return UploadOut(**stored.model_dump(), warnings=accepted.warnings)
 
 
 @api.get("/competitions/{slug}/tracks/{track}/uploads", response_model=UploadsOut)
@@ -174,22 +142,7 @@ async def submission_api(
 
     if wait:  # no connection or thread is held while waiting
         await request.app.state.done.wait(submission.id, is_done, wait)
-    return await run_in_threadpool(_fresh_view, factory, submission.id, user)
-
-
-def _fresh_view(factory: Callable[[], Session], submission_id: int, viewer: User) -> SubmissionOut:
-    with committing(factory()) as session:
-        # One query puts the track, competition and phase where _view finds them.
-        submission = session.execute(
-            select(Submission, Track, Competition, Phase)
-            .join(Track, Track.id == Submission.track_id)
-            .join(Competition, Competition.id == Track.competition_id)
-            .join(Phase, Phase.id == Submission.phase_id)
-            .where(Submission.id == submission_id)
-        ).first()
-        if submission is None:  # deleted while the request waited
-            raise NotFound(f"there is no submission {submission_id}")
-        return _view(session, submission[0], viewer)
+    return await run_in_threadpool(views.fresh_view, factory, submission.id, user)
 
 
 @api.get("/submissions/{submission_id}/zip", response_class=Response)
@@ -210,7 +163,7 @@ def list_api(
     rows, total = service.own_submissions(session, track, user, limit=limit, offset=offset)
     competition = session.get_one(Competition, track.competition_id)
     return SubmissionList(
-        submissions=_views(session, competition, rows, user),
+        submissions=views.views(session, competition, rows, user),
         total=total,
         limit=limit,
         offset=offset,
@@ -224,13 +177,13 @@ PIN_ERRORS = problems(403, _403="the phase ranks by its own rule, or it is not y
 @api.post("/submissions/{submission_id}/pin", response_model=SubmissionOut, responses=PIN_ERRORS)
 def pin_api(session: SessionDep, submission: ApiSubmission, user: ApiUser) -> SubmissionOut:
     """Make this scored submission the one that represents you (where the phase allows it)."""
-    return _view(session, service.pin(session, submission, user, pinned=True), user)
+    return views.view(session, service.pin(session, submission, user, pinned=True), user)
 
 
 @api.delete("/submissions/{submission_id}/pin", response_model=SubmissionOut, responses=PIN_ERRORS)
 def unpin_api(session: SessionDep, submission: ApiSubmission, user: ApiUser) -> SubmissionOut:
     """Let the phase's rule choose again."""
-    return _view(session, service.pin(session, submission, user, pinned=False), user)
+    return views.view(session, service.pin(session, submission, user, pinned=False), user)
 
 
 def _zip(session: Session, submission: Submission) -> Response:
@@ -330,7 +283,7 @@ def mine_page(
         "competition": competition,
         "track": track,
         "user": user,
-        "submissions": _views(session, competition, rows, user),
+        "submissions": views.views(session, competition, rows, user),
         "total": total,
     }
     name = "submissions/_rows.html" if rows_only else "submissions/mine.html"
@@ -356,7 +309,7 @@ def show_page(
     shown = service.shown_scores(session, submission, user)
     context = {
         "user": user,
-        "submission": _view(session, submission, user, shown),
+        "submission": views.view(session, submission, user, shown),
         "competition": competition,
         "track": track,
         "charts": _charts(shown),

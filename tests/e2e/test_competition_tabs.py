@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from app.models.base import utcnow
 from tests.fixtures.browser import PASSWORD
-from tests.fixtures.live import ORGANIZER, SCREENSHOTS, Live
+from tests.fixtures.live import ORGANIZER, Live, screenshot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -20,17 +20,6 @@ NewPage = Callable[[], "Page"]
 TABS = ("Overview", "Data", "Evaluation", "Terms", "Leaderboard", "Submit", "My submissions")
 
 
-def _shots(page: Page, name: str) -> None:
-    """The whole page at 1280 and 390 px; it must not scroll sideways at either."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height in ((1280, 800), (390, 844)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {width} px"
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def _organizer_sets_the_end(page: Page) -> str:
@@ -58,16 +47,16 @@ def test_a_newcomer_sees_the_phase_its_countdown_the_timeline_and_the_tabs(
     assert cards == ["running", "scheduled"]
     assert organizer.locator("button", has_text="Open now").count() == 1  # Final's only
     assert organizer.locator("button", has_text="Close now").count() == 1  # Development's
-    _shots(organizer, "tabs-admin-phases")
+    screenshot(organizer, "tabs-admin-phases")
     organizer.goto("/competitions/mico/admin")
-    _shots(organizer, "tabs-competition-admin")
+    screenshot(organizer, "tabs-competition-admin")
 
     page = new_page()
     page.goto("/")
     card = page.locator("#competition-mico")
     assert "Development is running" in card.inner_text()
     assert re.search(r"Participants\s*\d+", card.inner_text())
-    _shots(page, "tabs-home")
+    screenshot(page, "tabs-home")
     page.click("#competition-mico h2 a")
     now = page.locator("#phase-now")
     assert f"{ends} UTC" in now.inner_text()
@@ -82,7 +71,7 @@ def test_a_newcomer_sees_the_phase_its_countdown_the_timeline_and_the_tabs(
         current = page.locator("nav.comp-tabs a[aria-current=page]")
         assert current.inner_text() == title
         assert "Development is running" in page.inner_text("#phase-now")  # on every tab
-        _shots(page, f"tabs-competition-{title.lower().replace(' ', '-')}")
+        screenshot(page, f"tabs-competition-{title.lower().replace(' ', '-')}")
     page.reload()  # a tab is a page: it reloads as itself
     assert page.locator("nav.comp-tabs a[aria-current=page]").inner_text() == "My submissions"
 

@@ -14,7 +14,7 @@ from app.models.submission import Submission, SubmissionStatus
 from app.models.track import Track
 from app.models.user import User
 from tests.fixtures.browser import PASSWORD
-from tests.fixtures.live import ORGANIZER, SCREENSHOTS, Live
+from tests.fixtures.live import ORGANIZER, Live, screenshot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -23,17 +23,6 @@ NewPage = Callable[[], "Page"]
 ADMIN = "/competitions/mico/admin"
 
 
-def _shots(page: Page, name: str) -> None:
-    """The whole page at 1280 and 390 px; it must not scroll sideways at either."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height in ((1280, 800), (390, 844)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {width} px"
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def _seed(live: Live, count: int) -> None:
@@ -77,7 +66,7 @@ def test_an_organizer_pages_through_five_thousand_submissions(
     page.goto(f"{ADMIN}/submissions")
     assert "of 5,002 submissions" in page.inner_text(".pager-count")
     assert page.locator("tbody tr").count() == 50
-    _shots(page, "admin-submissions-page-1")
+    screenshot(page, "admin-submissions-page-1")
     page.locator("a[rel=last]").first.click()
     page.wait_for_url(re.compile(r".*page=101$"))
     assert page.locator("tbody tr").count() == 2  # the two seeded scored ones
@@ -93,7 +82,7 @@ def test_an_organizer_pages_through_five_thousand_submissions(
     assert page.input_value("input[name=participant]") == "grace"
     assert "page 2 of 34" in page.inner_text(".pager-count")
     assert set(page.locator("tbody tr td:nth-child(2)").all_inner_texts()) == {"grace"}
-    _shots(page, "admin-submissions-filtered-page-2")
+    screenshot(page, "admin-submissions-filtered-page-2")
 
     page.goto(f"{ADMIN}/submissions?participant=grace&status=scored&page=34")
     page.locator("tbody tr").last.locator("a").first.click()  # grace's first, scored upload
@@ -101,12 +90,12 @@ def test_an_organizer_pages_through_five_thousand_submissions(
     assert "grace@example.org" in page.inner_text("#submitter")
     assert page.locator("#scores-dev tbody tr").count() == 3
     assert page.locator("#scores-final tbody tr").count() == 3
-    _shots(page, "admin-submission")
+    screenshot(page, "admin-submission")
 
     page.goto(f"{ADMIN}/audit")
-    _shots(page, "admin-audit")
+    screenshot(page, "admin-audit")
     page.goto(f"{ADMIN}/participants")
-    _shots(page, "admin-participants")
+    screenshot(page, "admin-participants")
 
 
 def test_the_account_page_fits_a_phone_and_copies_codes(new_page: NewPage) -> None:
@@ -122,7 +111,7 @@ def test_the_account_page_fits_a_phone_and_copies_codes(new_page: NewPage) -> No
     page.fill("#team-name", "Membership sleuths")
     page.click("button:has-text('Create team')")
     page.wait_for_selector("#invite-code")
-    _shots(page, "account")
+    screenshot(page, "account")
 
     page.set_viewport_size({"width": 390, "height": 844})
     revoke = page.locator("button:has-text('Revoke')").first.bounding_box()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.fixtures.browser import PASSWORD
-from tests.fixtures.live import SCREENSHOTS, Live
+from tests.fixtures.live import Live, screenshot
 from tests.fixtures.services import wait_for
 from tests.fixtures.smtp import Inbox
 
@@ -34,17 +34,6 @@ def live_env(smtp: Inbox) -> dict[str, str]:
     }
 
 
-def shots(page: Page, name: str) -> None:
-    """The whole page at 1280 and 390 px wide; it must not scroll sideways at either."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height in ((1280, 800), (390, 844)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {width} px"
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def test_a_forgotten_password_is_reset_through_the_mail(
@@ -54,12 +43,12 @@ def test_a_forgotten_password_is_reset_through_the_mail(
     page.goto("/login")
     page.click("text=Forgot your password?")
     page.wait_for_url("**/forgot")
-    shots(page, "forgot")
+    screenshot(page, "forgot")
     page.fill("#email", "grace@example.org")
     page.click("button:has-text('Send the link')")
     page.wait_for_url("**/login")
     assert "a link to choose a new password is on its way" in page.inner_text(".flash")
-    shots(page, "forgot-sent")
+    screenshot(page, "forgot-sent")
 
     def resets() -> list[EmailMessage]:  # grace is told the phase opened, too
         return [m for m in smtp.to("grace@example.org") if "new password" in str(m["Subject"])]
@@ -68,12 +57,12 @@ def test_a_forgotten_password_is_reset_through_the_mail(
     [mail] = resets()
     link = smtp.link(mail, prefix="http://public.example")
     page.goto(link)
-    shots(page, "reset")
+    screenshot(page, "reset")
     page.fill("#new", NEW_PASSWORD)
     page.click("button:has-text('Set the password')")
     page.wait_for_url("**/account")
     assert "Password set" in page.inner_text(".flash")
-    shots(page, "reset-done")
+    screenshot(page, "reset-done")
 
     again = new_page()
     again.goto("/login")
