@@ -11,6 +11,8 @@ from typing import TextIO
 
 import click
 
+from app.core.sizes import size_text
+
 FRAMES = "|/-\\"
 
 
@@ -28,7 +30,7 @@ def upload_progress(size: int, label: str) -> Iterator[Callable[[int], None]]:
     """A callback taking each chunk's size: a bar on a terminal, one line before and after
     otherwise."""
     if not on_terminal():
-        click.echo(f"{label} ({size / 1024 / 1024:.2f} MB) ...", err=True)
+        click.echo(f"{label} ({size_text(size)}) ...", err=True)
         yield lambda sent: None
         click.echo("uploaded", err=True)
         return

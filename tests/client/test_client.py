@@ -32,6 +32,7 @@ from app.competitions import registrations
 from app.competitions.service import import_mico
 from app.core.config import Settings
 from app.core.db import committing, sessions
+from app.core.sizes import size_text
 from app.main import create_app
 from app.models.competition import Competition
 from app.models.ground_truth import GroundTruth
@@ -268,6 +269,7 @@ def test_submit_validates_uploads_waits_and_prints_the_scores_the_api_shows(
     assert result.returncode == 0, result.stderr
     _plain(result)
     assert "uploading cifar10-strong.zip" in result.stderr and "scored" in result.stderr
+    assert f"({size_text(zip_path.stat().st_size)}) ..." in result.stderr  # "674 KB", not "0.66 MB"
     link = re.search(r"submission page: (\S+)", result.stdout)
     assert link and re.fullmatch(re.escape(server.url) + r"/submissions/\d+", link.group(1))
     submission_id = int(link.group(1).rsplit("/", 1)[1])
