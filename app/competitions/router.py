@@ -177,6 +177,7 @@ class RegistrationOut(BaseModel):
     responses={
         200: {"model": RegistrationOut, "description": "already registered: where it stands"},
         **BODY_ERRORS,
+        **problems(409, _409="`terms_sha256` names terms that have changed since: read them again"),
     },
 )
 def register_api(
