@@ -90,9 +90,28 @@ def _read(
 )
 @click.option("--track", help="The track the zip is for (read from the zip when left out).")
 @DEFINITION
-def validate(zip_path: Path, track: str | None, definition_path: Path | None) -> None:
+@click.option(
+    "--server",
+    metavar="URL",
+    help="Validate with this server's definition of --competition (no token needed).",
+)
+@click.option(
+    "--competition", default="mico", show_default=True, help="The competition, with --server."
+)
+def validate(
+    zip_path: Path,
+    track: str | None,
+    definition_path: Path | None,
+    server: str | None,
+    competition: str,
+) -> None:
     """Check a prediction zip as the server will: exit 0 when valid, 1 with every problem."""
-    definition = load_definition(definition_path)
+    if server is not None and definition_path is not None:
+        raise click.UsageError("give --server or --definition, not both")
+    if server is None:
+        definition = load_definition(definition_path)
+    else:
+        definition = _served_definition(server, competition)
     predictions = _read(zip_path, definition, track)
     click.echo(
         f"{zip_path}: valid {predictions.track} submission, {predictions.files} "
@@ -100,6 +119,23 @@ def validate(zip_path: Path, track: str | None, definition_path: Path | None) ->
     )
     for text in headed("warnings", predictions.warnings):  # still valid: exit 0
         click.echo(text)
+
+
+def _served_definition(server: str, competition: str) -> Definition:
+    """The definition `server` publishes for `competition`; exit 1 (refused) or 2 (not
+    reached) with the reason otherwise."""
+    from app.client.api import Api, ClientError
+
+    try:
+        with Api(server.rstrip("/"), None) as api:
+            data = api.definition(competition)
+        return Definition.from_dict(data)
+    except ClientError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.status)
+    except ValueError as exc:  # DefinitionError: a server this client cannot follow
+        click.echo(f"error: {server} sent a definition this client cannot read ({exc})", err=True)
+        sys.exit(1)
 
 
 @click.command()

@@ -51,11 +51,14 @@ class Upload:
 class Api:
     """One server and one token; `with Api(...) as api:` closes its connections."""
 
-    def __init__(self, server: str, token: str, timeout: float = 30.0) -> None:
+    def __init__(self, server: str, token: str | None, timeout: float = 30.0) -> None:
         self.server = server
+        headers = {"User-Agent": "mia-arena-client"}
+        if token is not None:  # None: public endpoints only (a competition's definition)
+            headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(
             base_url=server,
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "mia-arena-client"},
+            headers=headers,
             timeout=httpx.Timeout(timeout, read=WAIT + 30),
             follow_redirects=False,
         )
@@ -69,6 +72,10 @@ class Api:
     def me(self) -> dict[str, Any]:
         """Whose token this is."""
         return self._json("GET", "/api/v1/me")
+
+    def definition(self, competition: str) -> dict[str, Any]:
+        """The competition's definition (public: no labels), to validate zips with offline."""
+        return self._json("GET", f"/api/v1/competitions/{_segment(competition)}/definition")
 
     def uploads(self, competition: str, track: str) -> dict[str, Any]:
         """Whether the server would take an upload to the track now, and if not why."""

@@ -219,6 +219,14 @@ class Decision(BaseModel):
     status: RegistrationStatus
 
 
+@api.get("/competitions/{slug}/definition")
+def definition_api(competition: CompetitionDep) -> dict[str, Any]:
+    """How the competition's submissions are read and scored, as a version 2 definition
+    (tracks, splits, files, metrics, phases; public: no labels). `mia-arena validate
+    --server URL --competition SLUG` checks a zip with it before anything is sent."""
+    return service.definition_of(competition).to_dict()
+
+
 @api.get("/competitions/{slug}/registrations", response_model=list[RegistrationRow])
 def pending_api(
     session: SessionDep, competition: CompetitionDep, _: ApiOrganizer

@@ -41,7 +41,7 @@ from app.models.scenario import Scenario
 from app.models.submission import Submission
 from app.models.track import Track
 from app.models.user import Role, User
-from app.scoring.definition import MICO
+from app.scoring.definition import MICO, Definition
 from app.scoring.demo import submission_zip
 from tests.fixtures.browser import PASSWORD
 from tests.fixtures.database import migrated
@@ -549,3 +549,35 @@ def test_during_the_final_phase_submit_says_so_and_sends_nothing(
     asked = server.recorded.requests[seen:]
     assert asked == [("GET", "/api/v1/competitions/final/tracks/cifar10/uploads")]
     assert server.count("late@example.org") == 0
+
+
+def test_validate_uses_the_servers_definition_of_the_competition(
+    server: Server, tmp_path: Path
+) -> None:
+    """`validate --server URL --competition SLUG` fetches the competition's public definition
+    (no token; tracks, splits and files, never a label) and checks the zip with it offline."""
+    public = httpx.get(f"{server.url}/api/v1/competitions/mico/definition")
+    assert public.status_code == 200
+    served = Definition.from_dict(public.json())
+    assert {t.name for t in served.tracks} == {"cifar10", "ddp"}  # the server's, not MICO's 4
+    assert served.split("dev").describe() == MICO.split("dev").describe()
+    assert "solution" not in public.text.replace("solution.csv", "")  # a layout, no labels
+
+    good = server.demo / "submissions" / "cifar10-strong.zip"
+    result = run(tmp_path, "validate", good, "--server", server.url, "--competition", "mico")
+    assert result.returncode == 0, result.stderr
+    assert "valid cifar10 submission, 300 prediction files" in result.stdout
+
+    bad = tmp_path / "short.zip"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as dst:
+        for item in source.infolist()[1:]:  # one model's file left out
+            dst.writestr(item, source.read(item))
+    refused = run(tmp_path, "validate", bad, "--server", server.url)
+    assert refused.returncode == 1 and "1 of 50 models missing" in refused.stderr
+
+    unknown = run(tmp_path, "validate", good, "--server", server.url, "--competition", "nope")
+    assert unknown.returncode == 1 and "nope" in unknown.stderr
+    both = run(tmp_path, "validate", good, "--server", server.url, "--definition", good)
+    assert both.returncode == 2 and "not both" in both.stderr
+    gone = run(tmp_path, "validate", good, "--server", "http://127.0.0.1:9")
+    assert gone.returncode == 2 and "could not reach" in gone.stderr
