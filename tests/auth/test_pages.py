@@ -16,7 +16,9 @@ from tests.fixtures.database import rolled_back
 def test_register_signs_in_with_a_safe_cookie(client: TestClient) -> None:
     """Registering signs in; the session cookie is HttpOnly and SameSite=Lax."""
     register(client)
-    assert "ada@example.org" in client.get("/account").text
+    account = client.get("/account").text
+    assert "ada@example.org" in account
+    assert "<title>Your account · mia-arena</title>" in account  # no script in the title
     client.post("/logout", data={"csrf_token": csrf(client, "/account")})
     assert client.get("/account", follow_redirects=False).status_code == 303
     answer = client.post(
