@@ -131,7 +131,7 @@ def _fill(url: str, data: Path, accounts: list[Account]) -> list[int]:
         for track in session.scalars(select(Track).order_by(Track.name)):
             for name, attack in UPLOADS:
                 zip_path = data / "submissions" / f"{track.name}-{attack}.zip"
-                submission = submissions.submit(
+                submission = submissions.accept(
                     session,
                     competition,
                     track,
@@ -140,7 +140,7 @@ def _fill(url: str, data: Path, accounts: list[Account]) -> list[int]:
                     filename=zip_path.name,
                     description=f"{attack} attack",
                     now=utcnow(),
-                )
+                ).submission
                 queued.append(submission.id)
     for submission_id in queued:
         score_submission(factory, submission_id)

@@ -209,23 +209,6 @@ class InvalidZip(Invalid):
         self.warnings = warnings
 
 
-def submit(
-    session: Session,
-    competition: Competition,
-    track: Track,
-    user: User,
-    data: bytes,
-    *,
-    filename: str,
-    description: str,
-    now: datetime,
-) -> Submission:
-    """Validate and store an upload (queued); every refusal leaves nothing stored or counted."""
-    return accept(
-        session, competition, track, user, data, filename=filename, description=description, now=now
-    ).submission
-
-
 def accept(
     session: Session,
     competition: Competition,
@@ -237,7 +220,8 @@ def accept(
     description: str,
     now: datetime,
 ) -> Accepted:
-    """`submit`, also giving what the reader ignored in the zip (a train/ split, a README)."""
+    """Validate and store an upload (queued), with what the reader ignored in the zip (a
+    train/ split, a README); every refusal leaves nothing stored or counted."""
     require_confirmed(user)
     registration = require_participant(session, competition, user)
     phase = open_phase(session, competition, now)

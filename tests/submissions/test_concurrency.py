@@ -46,7 +46,7 @@ def test_eight_uploads_at_once_store_only_what_the_daily_limit_allows(
             user = session.get_one(User, user_id)
             start.wait()
             try:
-                service.submit(
+                service.accept(
                     session,
                     competition,
                     track,
