@@ -14,6 +14,8 @@ import click
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from app.competitions import creation
+
 
 @click.group()
 def db() -> None:
@@ -145,6 +147,77 @@ def competitions_import_mico(
     )
     if report.phases_added:
         click.echo("phases: Development (open now, dev shown, final withheld), Final (closed)")
+
+
+@competitions.command("create")
+@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("truth", type=click.Path(exists=True, path_type=Path))
+@click.option("--slug", help="The competition's short name (default: the definition's).")
+@click.option("--title", help="The competition's title (default: the definition's).")
+@click.option(
+    "--organizer",
+    "organizers",
+    multiple=True,
+    metavar="EMAIL",
+    help="An account that runs this competition (repeatable; admins run every one).",
+)
+@click.option("--preview", is_flag=True, help="Say what would be created; store nothing.")
+def competitions_create(
+    definition: Path,
+    truth: Path,
+    slug: str | None,
+    title: str | None,
+    organizers: tuple[str, ...],
+    preview: bool,
+) -> None:
+    """Create a competition from a DEFINITION file (JSON or YAML) and its ground TRUTH (a
+    folder or zip in the definition's label layout): tracks, model types, labels, phases."""
+    from app.auth import service as auth
+    from app.competitions import creation, registrations
+    from app.competitions.service import read_labels
+    from app.models.base import utcnow
+    from app.scoring.definition import Definition, DefinitionError
+
+    try:
+        spec = Definition.load(definition)
+    except DefinitionError as exc:
+        raise click.ClickException(f"{definition.name}: {exc}") from None
+    with _database() as session:
+        people = [auth.user_by_email(session, email) for email in organizers]
+        plan = creation.preview(session, spec, read_labels(truth, spec), slug=slug, title=title)
+        for line in _described(plan):
+            click.echo(line)
+        if preview:
+            click.echo("preview only: nothing stored")
+            return
+        competition = creation.create(session, plan, utcnow())
+        for person in people:
+            registrations.add_organizer(session, competition, person)
+            click.echo(f"organizer: {person.email}")
+    click.echo(f"created competition {plan.slug} ({plan.title})")
+
+
+def _described(plan: creation.Preview) -> list[str]:
+    """A preview as lines: tracks, scenarios with their splits' counts, phases."""
+    lines = [f"{plan.slug}: {plan.title} (definition {plan.definition.slug})"]
+    for track in plan.tracks:
+        lines.append(
+            f"track {track.name}: ranked by {track.ranking} of {plan.definition.ranking_key}"
+        )
+        for scenario in track.scenarios:
+            counts = ", ".join(
+                f"{f.split} {f.models} models, {f.labels:,} labels ({f.members:,} members)"
+                for f in scenario.splits
+            )
+            optional = " (optional)" if scenario.optional else ""
+            lines.append(f"  {scenario.name}{optional}: {counts}")
+    for phase in plan.phases:
+        state = "opens now" if phase.opens_now else "closed until opened"
+        uploads = "uploads" if phase.accepts_uploads else "no uploads"
+        lines.append(
+            f"phase {phase.name}: {state}, {uploads}, scores {'/'.join(phase.scored_splits)}"
+        )
+    return lines
 
 
 @competitions.command("organizers")

@@ -1,24 +1,24 @@
-"""Competitions: building one, MICO's from its official ground-truth tree."""
+"""Competitions: reading one's definition, listing them, and MICO's import from its official
+ground-truth tree (a use of `creation`)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
 
-import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
-from app.competitions import audit
+from app.competitions import audit, creation
+from app.competitions.creation import store_labels
 from app.competitions.phases import Timeline, timeline
 from app.core.errors import Invalid
 from app.models.base import utcnow
 from app.models.competition import Competition
-from app.models.ground_truth import GroundTruth
-from app.models.phase import LeaderboardPolicy, Phase
+from app.models.phase import Phase
 from app.models.registration import Registration, RegistrationStatus
 from app.models.scenario import Scenario
 from app.models.submission import Submission
@@ -26,10 +26,10 @@ from app.models.track import Track
 from app.scoring.definition import MICO, Definition
 from app.scoring.definition import Track as DefinedTrack
 from app.scoring.problems import InvalidInput
-from app.scoring.readers import read_truth
+from app.scoring.readers import GroundTruth, read_truth
 
-Row = TypeVar("Row", Track, Scenario)
-HIDDEN_SPLITS = ("dev", "final")  # train labels are public: participants have them
+__all__ = ["HIDDEN_SPLITS", "ImportReport", "definition_of", "import_mico", "store_labels"]
+HIDDEN_SPLITS = ("dev", "final")  # MICO's: train labels are public, participants have them
 
 
 @dataclass
@@ -60,37 +60,31 @@ def import_mico(
     Every track found gets its scenarios and the dev and final labels; a new competition also
     gets MICO's two phases. Running it again updates the labels and duplicates nothing.
     """
-    try:
-        truth = read_truth(truth_path, definition=definition)
-    except InvalidInput as exc:
-        raise Invalid("the ground truth is not valid:\n" + str(exc)) from None
-    _require_hidden_splits(truth.labels, truth.tracks, definition)
+    labels = read_labels(truth_path, definition)
     competition = session.scalar(select(Competition).where(Competition.slug == slug))
+    plan = creation.preview(
+        session,
+        definition,
+        labels,
+        slug=slug,
+        title=title or (competition.title if competition else None),
+        existing=True,
+    )
     report = ImportReport(
-        competition or _new_competition(session, slug, title, definition),
+        competition or creation.new_competition(session, slug, plan.title, definition),
         created=competition is None,
-        tracks=list(truth.tracks),
+        tracks=list(labels.tracks),
     )
     if title and not report.created:
         report.competition.title = title
-    for spec in map(definition.track, truth.tracks):
-        track = _get_or_add(
-            session,
-            Track,
-            {"title": spec.title},
-            competition_id=report.competition.id,
-            name=spec.name,
-        )
-        for scenario_name in spec.scenarios:
-            scenario = _get_or_add(session, Scenario, {}, track_id=track.id, name=scenario_name)
-            report.scenarios += 1
-            for split in HIDDEN_SPLITS:
-                stored = store_labels(
-                    session, scenario, split, truth.labels[scenario_name, split], definition
-                )
-                setattr(report, f"truth_{stored}", getattr(report, f"truth_{stored}") + 1)
+    counts = creation.store_truth(session, report.competition, plan)
+    report.scenarios = sum(len(t.scenarios) for t in plan.tracks)
+    report.truth_added, report.truth_changed = counts["added"], counts["changed"]
+    report.truth_unchanged = counts["unchanged"]
     if report.created:
-        report.phases_added = _mico_phases(session, report.competition, definition, now or utcnow())
+        report.phases_added = creation.add_phases(
+            session, report.competition, plan.phases, definition, now or utcnow()
+        )
     audit.record(
         session,
         report.competition,
@@ -105,15 +99,26 @@ def import_mico(
     return report
 
 
+def read_labels(path: Path, definition: Definition) -> GroundTruth:
+    """Ground truth from a folder or zip on disk; Invalid listing every problem otherwise."""
+    try:
+        return read_truth(path, definition=definition)
+    except InvalidInput as exc:
+        raise Invalid("the ground truth is not valid:\n" + str(exc)) from None
+
+
 def definition_of(competition: Competition) -> Definition:
-    """How a competition's submissions are read and scored: MICO's splits, files and metrics
-    (import-mico builds every competition so far), with the tracks, scenarios and points per
-    model stored in the database, as organizers add and rename them.
+    """How a competition's submissions are read and scored: the definition it was created from
+    (MICO's built-in one for those made by import-mico), with the tracks, scenarios and points
+    per model stored in the database, as organizers add and rename them. A stored track keeps
+    the definition's optional scenarios and ranking aggregate; a track the definition does not
+    name has every scenario required, averaged.
 
     The competition must belong to a session (the one its tracks are read with)."""
     session = object_session(competition)
     if session is None:
         raise RuntimeError("definition_of needs a competition attached to a session")
+    base = MICO if competition.definition is None else _stored(competition.definition)
     scenarios: dict[tuple[str, str], list[str]] = {}
     for track, title, scenario in session.execute(
         select(Track.name, Track.title, Scenario.name)
@@ -122,128 +127,30 @@ def definition_of(competition: Competition) -> Definition:
         .order_by(Track.name)
     ).tuples():
         scenarios.setdefault((track, title), []).append(scenario)
+    defined = {t.name: t for t in base.tracks}
     return replace(
-        MICO,
+        base,
         slug=competition.slug,
         title=competition.title,
         points_per_model=competition.points_per_model,
-        tracks=tuple(DefinedTrack(n, tuple(s), t) for (n, t), s in scenarios.items()),
+        tracks=tuple(_track(defined.get(n), n, t, s) for (n, t), s in scenarios.items()),
     )
 
 
-def _require_hidden_splits(
-    labels: dict[tuple[str, str], NDArray[np.float64]],
-    tracks: tuple[str, ...],
-    definition: Definition,
-) -> None:
-    """Refuse a tree without the dev and final labels of every scenario of its tracks."""
-    missing = [
-        f"{track}/{scenario}/{split}/"
-        for track in tracks
-        for scenario in definition.track(track).scenarios
-        for split in HIDDEN_SPLITS
-        if (scenario, split) not in labels
-    ]
-    if missing:
-        shown = ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else "")
-        raise Invalid(f"the ground truth has no labels for {shown}; dev and final are needed")
+def _track(spec: DefinedTrack | None, name: str, title: str, scenarios: list[str]) -> DefinedTrack:
+    if spec is None:
+        return DefinedTrack(name, tuple(scenarios), title)
+    return DefinedTrack(name, tuple(scenarios), title, spec.optional & set(scenarios), spec.ranking)
 
 
-def _new_competition(
-    session: Session, slug: str, title: str | None, definition: Definition
-) -> Competition:
-    competition = Competition(
-        slug=slug,
-        title=title or definition.title,
-        points_per_model=definition.points_per_model,
-        overview_md=(
-            "Attack the published models: for each challenge point, say how likely it is that it "
-            "was a member of the model's training set. Tracks are ranked separately."
-        ),
-        evaluation_md="Ranked by the mean TPR at 10% FPR over each track's scenarios.",
-    )
-    session.add(competition)
-    session.flush()
-    return competition
+def _stored(data: dict[str, object]) -> Definition:
+    """A stored definition, parsed once per process for each text it has had."""
+    return _parsed(json.dumps(data, sort_keys=True))
 
 
-def _get_or_add(session: Session, model: type[Row], defaults: dict[str, Any], **keys: Any) -> Row:
-    """The row of `model` with these key values, added (with `defaults`) when there is none."""
-    row = session.scalar(select(model).filter_by(**keys))
-    if row is None:
-        row = model(**keys, **defaults)
-        session.add(row)
-        session.flush()
-    return row
-
-
-def store_labels(
-    session: Session,
-    scenario: Scenario,
-    split: str,
-    labels: NDArray[np.float64],
-    definition: Definition,
-) -> str:
-    """Insert or update one scenario's split: `added`, `changed` or `unchanged` (left as it
-    is)."""
-    packed = np.packbits(labels.astype(np.uint8)).tobytes()
-    models = labels.size // definition.points_per_model
-    row = session.scalar(
-        select(GroundTruth).where(
-            GroundTruth.scenario_id == scenario.id, GroundTruth.split == split
-        )
-    )
-    if row is None:
-        session.add(
-            GroundTruth(
-                scenario_id=scenario.id,
-                split=split,
-                models=models,
-                points_per_model=definition.points_per_model,
-                packed_labels=packed,
-            )
-        )
-        return "added"
-    if row.packed_labels != packed or row.models != models:
-        row.packed_labels, row.models = packed, models
-        row.points_per_model = definition.points_per_model
-        return "changed"
-    return "unchanged"
-
-
-def _mico_phases(
-    session: Session, competition: Competition, definition: Definition, now: datetime
-) -> list[str]:
-    """MICO's phases: Development open now (dev shown, final withheld), Final closed."""
-    limits = {
-        "max_per_day": 30,
-        "max_total": 1000,
-        "max_bytes": definition.max_submission_bytes,
-        "leaderboard_policy": LeaderboardPolicy.LATEST,
-    }
-    phases = [
-        Phase(
-            competition_id=competition.id,
-            name="Development",
-            starts_at=now,
-            accepts_uploads=True,
-            scored_splits=list(HIDDEN_SPLITS),
-            shown_splits=["dev"],
-            **limits,
-        ),
-        Phase(
-            competition_id=competition.id,
-            name="Final",
-            starts_at=None,
-            accepts_uploads=False,
-            scored_splits=["final"],
-            shown_splits=[],
-            **limits,
-        ),
-    ]
-    session.add_all(phases)
-    session.flush()
-    return [p.name for p in phases]
+@lru_cache(maxsize=64)
+def _parsed(text: str) -> Definition:
+    return Definition.from_dict(json.loads(text))
 
 
 def phases_of(session: Session, competition: Competition) -> list[Phase]:

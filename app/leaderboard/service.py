@@ -242,7 +242,8 @@ def _add_scenarios(session: Session, entries: list[Entry], split: str) -> None:
         .order_by(Scenario.name)
     ).tuples()
     for submission_id, name, metrics in rows:
-        by_submission[submission_id].scenarios[name] = {k: metrics[k] for k in SHOWN_METRICS}
+        shown = {k: metrics[k] for k in SHOWN_METRICS if k in metrics}
+        by_submission[submission_id].scenarios[name] = shown
 
 
 def with_reveal(session: Session, track: Track, split: str, entries: list[Entry]) -> list[Entry]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamped
@@ -26,3 +27,6 @@ class Competition(Timestamped, Base):
     points_per_model: Mapped[int] = mapped_column(default=200)
     # Hidden splits (MICO's final) are shown to everyone from this moment; None: hidden.
     revealed_at: Mapped[datetime | None]
+    # The version 2 definition it was created from (`Definition.to_dict`: no labels); None for
+    # MICO's built-in one. Tracks and scenarios as stored in their tables win over its lists.
+    definition: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -112,25 +112,32 @@ def submission_limits(definition: Definition) -> Limits:
 
 def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
     """Read ground truth from a folder or a zip in the official layout (any tracks and splits)."""
-    problems: list[Problem] = []
-    solution = definition.solution_file.lower()
     if not path.is_dir() and not path.is_file():
         raise InvalidInput([Problem(str(path), "is neither a folder nor a zip file")])
-    if path.is_dir():
-        paths = _folder_files(path, solution)
-        read: Reader = partial(_read_small, path)
-    else:
-        data = read_zip_file(path, TRUTH_LIMITS)
-        reader, problems = ZipReader.open(data, path.name, TRUTH_LIMITS)
-        if reader is None:
-            raise InvalidInput(problems)
-        # The organizers' data tree also holds model.pt, seeds...: only solution files count.
-        paths, read = _zip_members(reader, problems, only=solution)
+    if not path.is_dir():
+        return read_truth_zip(read_zip_file(path, TRUTH_LIMITS), path.name, definition=definition)
+    paths = _folder_files(path, definition.solution_file.lower())
+    return _truth_tree(paths, partial(_read_small, path), [], definition, path.name)
+
+
+def read_truth_zip(data: bytes, name: str, *, definition: Definition = MICO) -> GroundTruth:
+    """`read_truth` of a zip's bytes (an upload), any tracks and splits."""
+    reader, problems = ZipReader.open(data, name, TRUTH_LIMITS)
+    if reader is None:
+        raise InvalidInput(problems)
+    # The organizers' data tree also holds model.pt, seeds...: only solution files count.
+    paths, read = _zip_members(reader, problems, only=definition.solution_file.lower())
+    return _truth_tree(paths, read, problems, definition, name)
+
+
+def _truth_tree(
+    paths: list[str], read: Reader, problems: list[Problem], definition: Definition, name: str
+) -> GroundTruth:
     labels, tracks, more, _ = _read_tree(
         paths,
         _without_header(read, definition.files.label_header),
         definition,
-        name=path.name,
+        name=name,
         filename=definition.solution_file,
         rule=LABEL,
         track=None,
@@ -138,7 +145,7 @@ def read_truth(path: Path, *, definition: Definition = MICO) -> GroundTruth:
         required_splits=(),
     )
     problems += more + _one_class_splits(labels)
-    _raise_if(problems, path.name)
+    _raise_if(problems, name)
     return GroundTruth(labels=labels, tracks=tracks)
 
 

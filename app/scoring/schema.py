@@ -46,27 +46,44 @@ _TEMPLATE = re.compile(r"(\{track\}/)?\{(scenario|type)\}/\{split\}/\{model\}/([
 _METRICS = ("AUC", "MIA", "accuracy")
 
 
+MAX_FILE_BYTES = 1024 * 1024  # MIDST's definitions, with every model listed, are 4 KB
+
+
 def load(path: Path) -> Definition:
     """Read a definition from a JSON or YAML file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise DefinitionError(f"cannot be read ({exc})") from None
-    if path.suffix.lower() in (".yaml", ".yml"):
+    return loads(data, path.name)
+
+
+def loads(data: bytes, name: str) -> Definition:
+    """A definition from a file's bytes (an upload): YAML when `name` ends in .yaml or .yml,
+    else JSON; a file above MAX_FILE_BYTES is refused unread."""
+    if len(data) > MAX_FILE_BYTES:
+        raise DefinitionError(
+            f"is {len(data):,} bytes; a definition file may hold at most {MAX_FILE_BYTES:,}"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(f"cannot be read ({exc}); save it as UTF-8 text") from None
+    if name.lower().endswith((".yaml", ".yml")):
         import yaml
 
         try:
-            data = yaml.safe_load(text)
+            content = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise DefinitionError(f"not valid YAML: {exc}") from None
     else:
         try:
-            data = json.loads(text)
+            content = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DefinitionError(f"not valid JSON: {exc}") from None
-    if not isinstance(data, Mapping):
+    if not isinstance(content, Mapping):
         raise DefinitionError("expected a mapping of fields at the top level")
-    return from_dict(data)
+    return from_dict(content)
 
 
 def from_dict(data: Mapping[str, Any]) -> Definition:

@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,96 +25,18 @@ from app.scoring.definition import MICO, Definition, DefinitionError
 from app.scoring.problems import InvalidInput
 from app.scoring.readers import GroundTruth, read_submission, read_truth
 from app.scoring.scorer import codabench_scores, mean_ranks, score_split
-
-ROOT = Path(__file__).resolve().parents[2]
-DEFINITIONS = ROOT / "definitions"
-# Beside the checkout in CI (../shared); a worktree sits one folder deeper (wt/NAME).
-_CANDIDATES = [os.environ.get("MIDST_DATA", ""), ROOT.parent / "shared/midst"]
-_CANDIDATES.append(ROOT.parent.parent / "shared/midst")
-DATA = next((Path(c) for c in _CANDIDATES if c and Path(c).is_dir()), None)
-needs_data = pytest.mark.skipif(
-    DATA is None,
-    reason="MIDST's released labels (shared/midst beside the checkout, or MIDST_DATA) are absent",
+from tests.fixtures.midst import (
+    BLACK_SINGLE,
+    DEFINITIONS,
+    TRACKS,
+    data_folder,
+    definition,
+    mapping,
+    needs_data,
+    submission,
 )
-TRACKS = {
-    "midst-blackbox-single": ("midst_blackbox_single_table", ("tabddpm", "tabsyn"), "black_box"),
-    "midst-whitebox-single": ("midst_whitebox_single_table", ("tabddpm", "tabsyn"), "white_box"),
-    "midst-blackbox-multi": ("midst_blackbox_multi_table", ("clavaddpm",), "black_box"),
-    "midst-whitebox-multi": ("midst_whitebox_multi_table", ("clavaddpm",), "white_box"),
-}
-BLACK_SINGLE = "midst-blackbox-single"
+
 CLI = str(Path(sys.executable).with_name("mia-arena"))
-
-
-def definition(slug: str) -> Definition:
-    """A shipped MIDST definition."""
-    return Definition.load(DEFINITIONS / f"{slug}.yaml")
-
-
-def data_folder(slug: str) -> Path:
-    """The released `data/` folder (the Codabench bundle's reference_data) of a track."""
-    assert DATA is not None
-    return DATA / TRACKS[slug][0] / "data"
-
-
-def mapping(slug: str, generator: str) -> dict[str, list[str]]:
-    """The released `{generator}_mapping_final.json` of a track."""
-    return json.loads((data_folder(slug) / f"{generator}_mapping_final.json").read_text())
-
-
-def models(slug: str, generator: str, split: str) -> list[str]:
-    """A model type's models of `split`, in the mapping's order."""
-    return mapping(slug, generator)[f"{split}_{TRACKS[slug][2]}"]
-
-
-def labels_of(slug: str, model_type: str, model: str, split: str) -> NDArray[np.int64]:
-    """One model's released labels, read as MIDST reads them (a header line `is_train`)."""
-    path = data_folder(slug) / model_type / split / model / "challenge_label.csv"
-    lines = path.read_text().split()
-    assert lines[0] == "is_train"
-    return np.array([int(v) for v in lines[1:]])
-
-
-def attack(
-    labels: NDArray[np.int64], seed: int, decimals: int | None = None
-) -> NDArray[np.float64]:
-    """Confidences that leak membership a little, in [0, 1]; rounded to make ties."""
-    rng = np.random.default_rng(seed)
-    values = 1 / (1 + np.exp(-(0.6 * (2 * labels - 1) + rng.normal(size=labels.size))))
-    return np.round(values, decimals) if decimals is not None else values
-
-
-def submission(
-    slug: str,
-    *,
-    types: tuple[str, ...] | None = None,
-    drop: tuple[str, ...] = (),
-    prefix: str = "",
-    decimals: int | None = None,
-) -> tuple[bytes, dict[tuple[str, str], tuple[NDArray[np.int64], NDArray[np.float64]]]]:
-    """A zip in MIDST's layout (one value a line) and, per (type, split), the pooled labels and
-    predictions in the mapping's order. `drop` leaves models out; `prefix` adds folders."""
-    _, generators, box = TRACKS[slug]
-    pooled = {}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for generator in generators:
-            model_type = f"{generator}_{box}"
-            if types is not None and model_type not in types:
-                continue
-            for split in ("dev", "final"):
-                ys, ps = [], []
-                for i, model in enumerate(models(slug, generator, split)):
-                    y = labels_of(slug, model_type, model, split)
-                    p = attack(y, zlib.crc32(f"{model_type}/{split}/{i}".encode()), decimals)
-                    ys.append(y)
-                    ps.append(p)
-                    if model in drop:
-                        continue
-                    text = "".join(f"{v!r}\n" for v in p.tolist())
-                    zf.writestr(f"{prefix}{model_type}/{split}/{model}/prediction.csv", text)
-                pooled[model_type, split] = (np.concatenate(ys), np.concatenate(ps))
-    return buffer.getvalue(), pooled
 
 
 def official_tpr(labels: NDArray[np.int64], predictions: NDArray[np.float64]) -> float:
