@@ -2,16 +2,20 @@
 
 Starts, on a throwaway PostgreSQL database and this machine's Redis: `mia-arena serve`
 (uvicorn, --web-workers processes) and `mia-arena worker` (--scorers processes); then N
-concurrent API clients (one participant each) upload M valid cifar10 submissions and wait for each
-until it is scored. Prints uploads per second, upload latency and upload-to-scored latency
-(p50, p95, p99) and the workers' scoring_ms. Everything is stopped and dropped at the end.
+concurrent API clients (one participant each) upload M valid submissions and wait for each
+until it is scored: MICO cifar10 zips, and, with MIDST's released labels beside the checkout
+(../shared/midst, or --midst), MIDST's black-box single-table competition loaded beside MICO and
+--midst-clients of the clients uploading to it. Prints uploads per second, upload latency and
+upload-to-scored latency (p50, p95, p99) and the workers' scoring_ms. Everything is stopped
+and dropped at the end.
 
-    .venv/bin/python benchmarks/pipeline.py [--clients 8] [--submissions 200]
+    .venv/bin/python benchmarks/pipeline.py [--clients 8] [--submissions 200] [--midst-clients 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import secrets
 import shutil
@@ -22,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,19 +34,27 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import numpy as np
 from sqlalchemy import update
 from throwaway import throwaway_database  # benchmarks/throwaway.py
 
 from app.auth import service as auth
-from app.competitions import registrations
-from app.competitions.service import import_mico
+from app.competitions import creation, registrations
+from app.competitions.service import import_mico, read_labels
 from app.core.db import committing, make_engine, sessions, upgrade
+from app.models.base import utcnow
 from app.models.phase import Phase
 from app.models.user import Role
+from app.scoring.definition import Definition
 from app.scoring.demo import write_demo_data
 
 CPU: dict[str, float] = {}
 MIA_ARENA = str(Path(sys.executable).with_name("mia-arena"))
+ROOT = Path(__file__).resolve().parents[1]
+MIDST = ROOT / "definitions/midst-blackbox-single.yaml"
+MIDST_DATA = ROOT.parent / "shared/midst/midst_blackbox_single_table/data"
+MIDST_PATH = "/api/v1/competitions/midst-blackbox-single/tracks/midst_blackbox_single_table"
+MICO_PATH = "/api/v1/competitions/mico/tracks/cifar10"
 
 
 @dataclass
@@ -70,12 +83,24 @@ def main() -> None:
         help="the worker's queues: with the bootstrap intervals (the default), or scoring only",
     )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument(
+        "--midst", type=Path, default=MIDST_DATA, help="MIDST's released black-box labels"
+    )
+    parser.add_argument(
+        "--midst-clients",
+        type=int,
+        default=2,
+        help="clients uploading MIDST zips (0: MICO only; ignored without --midst data)",
+    )
     args = parser.parse_args()
+    if not args.midst.is_dir():
+        print(f"no MIDST labels at {args.midst}: MICO only")
+        args.midst_clients = 0
     with tempfile.TemporaryDirectory() as folder, throwaway_database() as url:
         demo = Path(folder)
         write_demo_data(demo, ["cifar10"], seed=7)
         zips = sorted((demo / "submissions").glob("cifar10-*.zip"))
-        tokens = _prepare(url, demo / "truth", args.clients)
+        tokens = _prepare(url, demo / "truth", args)
         env = {"DATABASE_URL": url, "REDIS_URL": args.redis, "SECRET_KEY": secrets.token_hex(32)}
         port = 8731
         with _running(env, args, port, demo):
@@ -83,23 +108,48 @@ def main() -> None:
     _report(figures, wall, args)
 
 
-def _prepare(url: str, truth: Path, clients: int) -> list[str]:
-    """MICO from demo truth, limits out of the way, one registered participant per client."""
+def _prepare(url: str, truth: Path, args: argparse.Namespace) -> list[str]:
+    """MICO from demo truth and (with its labels) MIDST black-box single table beside it,
+    limits out of the way, one registered participant per client: the first --midst-clients
+    in MIDST, the others in MICO."""
     engine = make_engine(url)
     with engine.begin() as connection:
         upgrade(connection)
     with committing(sessions(engine)()) as session:
-        competition = import_mico(session, truth).competition
+        competitions = [import_mico(session, truth).competition]
+        if args.midst_clients:
+            midst = Definition.load(MIDST)
+            plan = creation.preview(session, midst, read_labels(args.midst, midst))
+            competitions.insert(0, creation.create(session, plan, utcnow()))
         session.execute(update(Phase).values(max_per_day=10**6, max_total=10**6))
         tokens = []
-        for i in range(clients):
+        for i in range(args.clients):
             user = auth.create_user(
                 session, f"bench{i}@example.org", "x" * 12, role=Role.PARTICIPANT
             )
+            competition = competitions[0 if i < args.midst_clients else -1]
             registrations.register(session, competition, user, accept_terms=True)
             tokens.append(auth.create_token(session, user)[1])
     engine.dispose()
     return tokens
+
+
+def _midst_zips(count: int) -> list[bytes]:
+    """MIDST zips of random predictions, both model types, dev and final, one value a line."""
+    definition = Definition.load(MIDST)
+    rng = np.random.default_rng(7)
+    zips = []
+    for _ in range(count):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for model_type in definition.tracks[0].scenarios:
+                for split in ("dev", "final"):
+                    for model in definition.models(model_type, split):
+                        values = rng.random(definition.points_per_model)
+                        text = "".join(f"{v!r}\n" for v in values.tolist())
+                        zf.writestr(f"{model_type}/{split}/{model}/prediction.csv", text)
+        zips.append(buffer.getvalue())
+    return zips
 
 
 @contextmanager
@@ -192,14 +242,24 @@ def _load(
 ) -> tuple[Figures, float]:
     """Every client uploads its share, waiting for each to be scored before the next."""
     figures = Figures()
-    payloads = [path.read_bytes() for path in zips]
+    mico = [path.read_bytes() for path in zips]
+    midst = _midst_zips(4) if args.midst_clients else []
     shares = [
         args.submissions // args.clients + (i < args.submissions % args.clients)
         for i in range(args.clients)
     ]
     threads = [
-        threading.Thread(target=_client, args=(server, token, payloads, n, figures))
-        for token, n in zip(tokens, shares, strict=True)
+        threading.Thread(
+            target=_client,
+            args=(
+                server,
+                token,
+                *((MIDST_PATH, midst) if i < args.midst_clients else (MICO_PATH, mico)),
+                n,
+                figures,
+            ),
+        )
+        for i, (token, n) in enumerate(zip(tokens, shares, strict=True))
     ]
     started = time.perf_counter()
     for thread in threads:
@@ -209,13 +269,15 @@ def _load(
     return figures, time.perf_counter() - started
 
 
-def _client(server: str, token: str, payloads: list[bytes], count: int, figures: Figures) -> None:
+def _client(
+    server: str, token: str, track: str, payloads: list[bytes], count: int, figures: Figures
+) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=server, headers=headers, timeout=30) as client:
         for i in range(count):
             began = time.perf_counter()
             answer = client.post(
-                "/api/v1/competitions/mico/tracks/cifar10/submissions",
+                f"{track}/submissions",
                 files={"file": ("p.zip", payloads[i % len(payloads)], "application/zip")},
             )
             uploaded = time.perf_counter()
@@ -253,7 +315,7 @@ def _report(figures: Figures, wall: float, args: argparse.Namespace) -> None:
     print(
         f"pipeline: {args.clients} clients, {done} of {args.submissions} submissions scored "
         f"in {wall:.1f} s; {args.web_workers} web processes, {args.scorers} scoring processes, "
-        f"{os.cpu_count()} cores"
+        f"{os.cpu_count()} cores; {args.midst_clients} clients upload MIDST zips beside MICO"
     )
     print(f"  uploads/s (scored, sustained):  {done / wall:7.1f}")
     print(f"  upload latency, ms:             {_percentiles(figures.upload)}")
