@@ -120,6 +120,8 @@ def plan_bundle(
     base = load_definition(bundle)
     columns = tuple(_map_column(c.key, c.title, base) for c in bundle.columns if not c.hidden)
     definition = _with_columns(base, columns)
+    phases, phase_notes = _phases(bundle, definition)
+    pages, page_notes = _pages(bundle)
     labels = _only_tracks(_labels(bundle, data, definition, truth), bundle, truth)
     preview = creation.preview(
         session,
@@ -128,8 +130,6 @@ def plan_bundle(
         slug=slug or _default_slug(bundle, definition),
         title=title or bundle.title,
     )
-    phases, phase_notes = _phases(bundle, definition)
-    pages, page_notes = _pages(bundle)
     unmapped = [
         Problem(
             name,
@@ -345,6 +345,16 @@ def _phases(
     """The bundle's phases, with the definition's splits and limits where the bundle is
     silent (the definition's phase of the same split, else of the same place)."""
     specs = definition.phases or MICO.phases
+    names = [p.name for p in bundle.phases]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise BundleRefused(
+            bundle.source,
+            [
+                Problem(bundle.source, f"two phases are called '{n}'; a phase's name is its own")
+                for n in twice
+            ],
+        )
     notes: list[Problem] = []
     phases = []
     for i, phase in enumerate(bundle.phases):
@@ -545,6 +555,7 @@ class HtmlToMarkdown(HTMLParser):
         self.out: list[str] = []
         self.dropped = 0  # depth inside tags whose content is never shown
         self.pre = 0
+        self.code = False  # inside inline code: text as it is, no escapes
         self.lists: list[list[int]] = []  # per open list: [next number] or [] (bullets)
         self.links: list[str | None] = []
         self.row: list[str] | None = None
@@ -575,6 +586,7 @@ class HtmlToMarkdown(HTMLParser):
             self.out.append(self._EMPHASIS[tag])
         elif tag == "code" and not self.pre:
             self.out.append("`")
+            self.code = True
         elif tag == "pre":
             self._block("```\n")
             self.pre += 1
@@ -607,6 +619,7 @@ class HtmlToMarkdown(HTMLParser):
             self.out.append(self._EMPHASIS[tag])
         elif tag == "code" and not self.pre:
             self.out.append("`")
+            self.code = False
         elif tag == "pre" and self.pre:
             self.pre -= 1
             self.out.append("\n```")
@@ -625,7 +638,8 @@ class HtmlToMarkdown(HTMLParser):
         if self.pre:
             self.out.append(data.replace("```", "'''"))
             return
-        text = _escaped(re.sub(r"\s+", " ", data))
+        text = re.sub(r"\s+", " ", data)
+        text = text.replace("`", "'") if self.code else _escaped(text)
         if self.row is not None and self.row:
             self.row[-1] += text
             return

@@ -196,7 +196,8 @@ def test_a_markdown_pages_raw_html_is_shown_as_text_never_run() -> None:
     shown = str(render_markdown("# Terms\n\n<script>alert(1)</script>\n"))
     assert "<script>" not in shown and "&lt;script&gt;" in shown
     assert (
-        html_to_markdown("<p>a_b *c*</p><pre>x = 1</pre>") == "a\\_b \\*c\\*\n\n```\nx = 1\n```\n"
+        html_to_markdown("<p>a_b *c* <code>x_y</code></p><pre>x = 1</pre>")
+        == "a\\_b \\*c\\* `x_y`\n\n```\nx = 1\n```\n"
     )
 
 
@@ -287,6 +288,9 @@ def test_refusals_say_why_and_store_nothing(arena: Arena) -> None:
     without = _mico_bundle(arena.demo, reference=False)
     with pytest.raises(BundleRefused, match=r"give the ground truth as a zip \(--truth ZIP"):
         plan_bundle(arena.session, without, "bundle-cifar10.zip")
+    twice = zip_files(mico_files(MICO_YAML.replace("label: Final", "label: Development")))
+    with pytest.raises(BundleRefused, match="two phases are called 'Development'"):
+        plan_bundle(arena.session, twice, "bundle.zip")
     with pytest.raises(Conflict, match="'mico' exists already"):
         plan_bundle(arena.session, _mico_bundle(arena.demo), "bundle.zip", slug="mico")
     assert (_count(arena.session, Competition), _count(arena.session, GroundTruth)) == before
@@ -361,3 +365,16 @@ def test_the_command_previews_imports_and_refuses(
     given = run("competitions", "import-bundle", bare, "--slug", "bare", "--truth", truth)
     assert given.returncode == 0, given.stderr
     assert "created competition bare" in given.stdout
+
+
+def test_a_column_of_no_metric_is_said_and_left_out(session: Session, demo: Path) -> None:
+    """A column the definition has no metric for: a warning; the others are shown."""
+    text = MICO_YAML.replace("scenario1_AUC:", "scenario1_MEMBERS:")
+    files = mico_files(text)
+    files.update({f"reference_data_{s}.zip": _demo_truth(demo, s) for s in ("dev", "final")})
+    plan = plan_bundle(session, zip_files(files), "bundle.zip")
+    assert (
+        "bundle.zip: leaderboard column scenario1_MEMBERS ('AUC') maps to no metric of mico; "
+        "it is not shown" in [str(w) for w in plan.warnings]
+    )
+    assert plan.definition.shown_metrics == ("TPR_FPR_1000", "TPR_FPR_10")

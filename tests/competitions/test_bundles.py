@@ -512,7 +512,9 @@ def test_a_bundle_without_competition_yaml_is_refused() -> None:
         "at its top, next to its pages"
     ]
     two = zip_files(mico_files(), folder="a/") + b""
-    nested = zip_files({**{f"a/{k}": v for k, v in mico_files().items()}, "b/competition.yaml": "x"})
+    nested = zip_files(
+        {**{f"a/{k}": v for k, v in mico_files().items()}, "b/competition.yaml": "x"}
+    )
     assert two and _refused(nested, "mico.zip") == [
         "mico.zip: has competition.yaml only inside folders (a/competition.yaml, "
         "b/competition.yaml); zip one bundle's own files, with competition.yaml at the top"
