@@ -209,7 +209,7 @@ def described(plan: BundlePlan) -> list[str]:
         )
     ]
     pages = [f"{role} ({len(text):,} characters)" for role, text in plan.pages.items()]
-    lines.append(f"pages: {', '.join(pages) or 'none (the definition’s defaults)'}")
+    lines.append("pages: " + (", ".join(pages) or "none (the definition's defaults)"))
     lines.append(
         "registration: " + ("approved by the organizers" if plan.requires_approval else "open")
     )
