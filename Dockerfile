@@ -20,10 +20,12 @@ RUN mkdir app workers && touch app/__init__.py workers/__init__.py \
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY templates ./templates
+# MIDST's shipped definitions: `competitions create` and bundle imports load them from here.
+COPY definitions ./definitions
 COPY workers ./workers
 COPY app ./app
-# Editable: the code runs from this folder, where it finds templates/, alembic.ini and
-# migrations/ beside it.
+# Editable: the code runs from this folder, where it finds templates/, definitions/,
+# alembic.ini and migrations/ beside it.
 RUN pip install --no-deps --editable . \
     && useradd --create-home --uid 10001 --user-group arena
 

@@ -197,6 +197,72 @@ def competitions_create(
     click.echo(f"created competition {plan.slug} ({plan.title})")
 
 
+@competitions.command("import-bundle")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--truth",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="ZIP",
+    help="The ground truth as a zip, for a bundle without its reference data.",
+)
+@click.option("--slug", help="The competition's short name (default: the definition's).")
+@click.option("--title", help="The competition's title (default: the bundle's).")
+@click.option(
+    "--organizer",
+    "organizers",
+    multiple=True,
+    metavar="EMAIL",
+    help="An account that runs this competition (repeatable; admins run every one).",
+)
+@click.option("--preview", is_flag=True, help="Say what would be created; store nothing.")
+def competitions_import_bundle(
+    bundle: Path,
+    truth: Path | None,
+    slug: str | None,
+    title: str | None,
+    organizers: tuple[str, ...],
+    preview: bool,
+) -> None:
+    """Create a competition from a CodaLab or Codabench BUNDLE (MICO's or MIDST's zip): its
+    pages, phases, limits and leaderboard columns on the definition it maps to. The scoring
+    program is never run."""
+    from dataclasses import replace
+
+    from app.auth import service as auth
+    from app.competitions import bundle_import, registrations
+    from app.competitions.bundles import BUNDLE_LIMITS, BundleRefused
+    from app.models.base import utcnow
+    from app.scoring.archive import read_zip_file
+    from app.scoring.problems import InvalidInput
+    from app.scoring.readers import TRUTH_LIMITS
+
+    with _database() as session:
+        people = [auth.user_by_email(session, email) for email in organizers]
+        try:
+            data = read_zip_file(bundle, BUNDLE_LIMITS)
+            labels = (read_zip_file(truth, TRUTH_LIMITS), truth.name) if truth else None
+        except InvalidInput as exc:
+            raise BundleRefused(bundle.name, exc.problems) from None
+        plan = bundle_import.plan_bundle(
+            session, data, bundle.name, slug=slug, title=title, truth=labels
+        )
+        click.echo(plan.mapping_note)
+        for warning in plan.warnings:
+            click.echo(f"warning: {warning}")
+        for line in _described(replace(plan.preview, phases=())):
+            click.echo(line)
+        for line in bundle_import.described(plan):
+            click.echo(line)
+        if preview:
+            click.echo("preview only: nothing stored")
+            return
+        competition = bundle_import.create_from_bundle(session, plan, utcnow())
+        for person in people:
+            registrations.add_organizer(session, competition, person)
+            click.echo(f"organizer: {person.email}")
+    click.echo(f"created competition {plan.preview.slug} ({plan.preview.title})")
+
+
 def _described(plan: creation.Preview) -> list[str]:
     """A preview as lines: tracks, scenarios with their splits' counts, phases."""
     lines = [f"{plan.slug}: {plan.title} (definition {plan.definition.slug})"]

@@ -1,16 +1,15 @@
 """Importing CodaLab and Codabench bundles: MICO's and MIDST's as they were published, mapped
 to the shipped definitions; anything else, or anything hostile, refused with its file named.
 
-The bundles are built here, their competition.yaml written as MICO's `codalab-package` and
-MIDST's `codabench_bundles` hold them (comments, anchors, MM-DD-YYYY dates and all).
+The bundles are built in tests/fixtures/bundles.py, their competition.yaml written as MICO's
+`codalab-package` and MIDST's `codabench_bundles` hold them; the variants here edit that yaml.
 """
 
-# The yaml below keeps the real files' long lines and trailing spaces.
-# ruff: noqa: E501, W291
+# The yaml variants below keep the real files' long lines.
+# ruff: noqa: E501
 
 from __future__ import annotations
 
-import functools
 import io
 import stat
 import zipfile
@@ -34,229 +33,14 @@ from app.core.errors import Invalid
 from app.models.phase import LeaderboardPolicy
 from app.scoring.archive import Limits
 from app.scoring.readers import read_track_truth
-
-# MICO's codalab-package/competition.yaml, with the title make_competition_bundle.sh sets.
-MICO_YAML = """\
-# Competition YAML file : general challenge definition
-admin_names: micochallenge, gchers, szanella, ahmed.salem
-allow_public_submissions: false
-allow_teams: true
-anonymous_leaderboard: false
-description: The Microsoft Membership Inference Competition (MICO).
-start_date: 2022-11-01 00:00:00+00:00 # YYYY-MM-DD
-competition_docker_image: 'codalab/codalab-legacy:py37'
-disallow_leaderboard_modifying: true
-enable_detailed_results: true
-enable_forum: true
-enable_per_submission_metadata: true
-end_date: null # FIXME
-force_submission_to_leaderboard: true
-has_registration: true
-html:
-  data: data.html
-  evaluation: evaluation.html
-  overview: overview.html
-  terms: terms.html
-image: logo.png
-
-# Phases
-phases:
-  # Development
-  1:
-    color: green
-    description: 'Development phase: submit membership inference predictions for `dev` and `final`.
-      The live scoreboard shows scores on `dev` only.'
-    is_scoring_only: true
-    label: Development
-    max_submissions: 1000
-    max_submissions_per_day: 30
-    max_submission_size: 2 # 2MB. A typical submission is under 1MB
-    phasenumber: 1
-    reference_data: reference_data_dev.zip
-    scoring_program: scoring_program.zip
-    start_date: 2022-11-01 00:00:00+00:00 # YYYY-MM-DD
-    force_best_submission_to_leaderboard: true
-  # Final
-  2:
-    color: purple
-    description: 'Final phase: submissions from the previous phase are automatically
-      migrated and used to compute the score on `final` and determine the final ranking.
-      Final scores are revealed when the organizers make them available.'
-    is_scoring_only: true
-    label: Final
-    max_submissions: 1000
-    max_submissions_per_day: 30
-    max_submission_size: 2 # 2MB. A typical submission is under 1MB
-    phasenumber: 2
-    reference_data: reference_data_final.zip
-    scoring_program: scoring_program.zip
-    start_date:  2023-01-13 12:00:00+00:00 # YYYY-MM-DD
-    force_best_submission_to_leaderboard: true
-show_datasets_from_yaml: true
-title: MICO - CIFAR-10
-
-# Leaderboard
-leaderboard:
-    leaderboards:
-        Results_rank: &RESULTS_RANK
-            label: Ranking (average TPR@0.1FPR)
-            rank: 1
-        Results_1: &RESULTS_1
-            label: High ε
-            rank: 3
-        Results_2: &RESULTS_2
-            label: No DP
-            rank: 2
-    columns:
-        average_TPR_FPR_1000:
-            leaderboard: *RESULTS_RANK
-            label: Average TPR@0.1FPR across the three scenarios
-            numeric_format: 4
-            rank: 1
-
-        scenario1_TPR_FPR_10:             # This corresponds to 1st value provided by the scoring program
-            leaderboard: *RESULTS_1       # This is a reference to the leaderboard where the column appears
-            label: TPR@0.001FPR           # This is the name of the column
-            numeric_format: 4             # This is the number of decimals
-            rank: 3                       # This is the number of the column (column 1)
-        scenario1_TPR_FPR_1000:
-            leaderboard: *RESULTS_1
-            label: TPR@0.1FPR
-            numeric_format: 4
-            rank: 1                       # Sort by this column primarily
-        scenario1_AUC:
-            leaderboard: *RESULTS_1
-            label: AUC
-            numeric_format: 4
-            rank: 6
-        scenario2_TPR_FPR_1000:
-            leaderboard: *RESULTS_2
-            label: TPR@0.1FPR
-            numeric_format: 4
-            rank: 1
-"""
-
-# MIDST's codabench_bundles/midst_blackbox_single_table/competition.yaml.
-MIDST_YAML = """\
-version: 2
-title: MIDST - Black Box Single Table Competition
-description: Black Box Membership Inference over Diffusion-models-based Synthetic Tabular data on single table dataset
-image: midst-logo.png
-registration_auto_approve: True  # do not require approval from admin to join the comp
-enable_detailed_results: True
-
-terms: pages/terms.md
-pages:
-  - title: Overview
-    file: pages/overview.md
-
-tasks:
-  - index: 0
-    name: Black box MIA on tabular diffusion models for dev set 
-    description: Dev task for black box MIA on TabDDPM and TabSyn models trained on single table transaction dataset.
-    reference_data: data/
-    scoring_program: scoring_programs/dev_scoring_program
-  - index: 1
-    name: Black box MIA on tabular diffusion models for final set
-    description: Final task for black box MIA on TabDDPM and TabSyn trained on single table transaction dataset.
-    reference_data: data/
-    scoring_program: scoring_programs/final_scoring_program
-
-solutions: []
-
-phases:
-  - name: Black Box Dev Phase
-    description: Dev phase for black box MIA on TabDDPm and TabSyn models trained on single table transaction dataset. 
-    max_submissions_per_day: 10
-    max_submissions: 50
-    start: 11-01-2024 00:00:00
-    end: 02-20-2025 00:00:00
-    starting_kit: starting_kit
-    public_data: public_data
-    tasks:
-      - 0
-  - name: Black Box Final Phase 
-    description: Final phase for black box MIA on TabDDPM and TabSyn trained on single table transaction dataset. 
-    max_submissions_per_day: 1
-    max_submissions: 1
-    auto_migrate_to_this_phase: True
-    start: 02-21-2025 00:00:00
-    starting_kit: starting_kit
-    public_data: public_data
-    tasks:
-      - 1
-
-leaderboards:
-  - title: Results
-    key: main
-    submission_rule: "Force_Last"
-    columns:
-      - title: TPR at FPR 
-        key: tpr_at_fpr 
-        index: 0
-        sorting: desc
-        precision: 2
-        hidden: False
-"""
-
-MICO_PAGES = {
-    "overview.html": "<h1>Overview</h1>\n<p>Welcome to MICO.</p>",
-    "data.html": "<h1>Data</h1>\n<p>Each scenario has 200 models.</p>",
-    "evaluation.html": "<h1>Evaluation</h1>\n<p>TPR at 10% FPR.</p>",
-    "terms.html": "<h1>Terms</h1>\n<p>Be fair.</p>",
-}
-
-
-def _zip(files: dict[str, bytes | str], *, folder: str = "") -> bytes:
-    """A zip of `files` (name -> content), all inside `folder` when given."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in files.items():
-            zf.writestr(folder + name, content)
-    return out.getvalue()
-
-
-@functools.cache
-def _mico_reference(split: str) -> bytes:
-    """reference_data_{split}.zip as the script makes it: cifar10's solutions of one split."""
-    labels = ",".join("1" if i % 2 else "0" for i in range(200)) + "\n"
-    return _zip(
-        {
-            f"cifar10/cifar10_{s}/{split}/model_{m}/solution.csv": labels
-            for s in ("hi", "inf", "lo")
-            for m in (range(100, 150) if split == "dev" else range(150, 200))
-        }
-    )
-
-
-def _mico_files(yaml_text: str = MICO_YAML) -> dict[str, bytes | str]:
-    """What make_competition_bundle.sh zips: yaml, HTML pages, logo and three inner zips."""
-    reference = {split: _mico_reference(split) for split in ("dev", "final")}
-    return {
-        "competition.yaml": yaml_text,
-        **MICO_PAGES,
-        "logo.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
-        "reference_data_dev.zip": reference["dev"],
-        "reference_data_final.zip": reference["final"],
-        "scoring_program.zip": _zip({"score.py": "print('never run')\n", "metadata": "command: x"}),
-    }
-
-
-def _midst_files(yaml_text: str = MIDST_YAML) -> dict[str, bytes | str]:
-    """MIDST's bundle folder: yaml, pages, logo, reference data and the scoring programs."""
-    labels = "is_train\n" + "\n".join("1" if i % 2 else "0" for i in range(200)) + "\n"
-    return {
-        "competition.yaml": yaml_text,
-        "midst-logo.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
-        "pages/overview.md": "# MIDST\n\nMembership inference over **synthetic** tables.\n",
-        "pages/terms.md": "\ufeff# Terms\n\nBy joining you accept the rules.\n",
-        "data/tabddpm_black_box/dev/tabddpm_51/challenge_label.csv": labels,
-        "data/tabsyn_black_box/final/tabsyn_103/challenge_label.csv": labels,
-        "data/tabddpm_mapping_final.json": '{"shadow": [], "dev_black_box": ["tabddpm_51"]}',
-        "scoring_programs/dev_scoring_program/scoring.py": "import os; os.system('never')\n",
-        "scoring_programs/dev_scoring_program/metadata.yaml": "command: python3 scoring.py\n",
-        "scoring_programs/final_scoring_program/scoring.py": "raise SystemExit\n",
-    }
+from tests.fixtures.bundles import (
+    MICO_PAGES,
+    MICO_YAML,
+    MIDST_YAML,
+    mico_files,
+    midst_files,
+    zip_files,
+)
 
 
 def _refused(data: bytes, name: str = "bundle.zip", **kwargs: Limits) -> list[str]:
@@ -277,7 +61,7 @@ def _utc(*parts: int) -> datetime:
 
 def test_mico_codalab_bundle_reads_every_field() -> None:
     """The cifar10 bundle as MICO published it: every field, in the order CodaLab showed it."""
-    bundle = read_bundle(_zip(_mico_files()), "bundle-cifar10.zip")
+    bundle = read_bundle(zip_files(mico_files()), "bundle-cifar10.zip")
     assert (bundle.source, bundle.format) == ("bundle-cifar10.zip", "codalab")
     assert bundle.title == "MICO - CIFAR-10"
     assert bundle.description == "The Microsoft Membership Inference Competition (MICO)."
@@ -368,7 +152,7 @@ def test_each_mico_bundle_maps_to_its_track(title: str, tracks: tuple[str, ...])
         text = text.replace("label: High ε", "label: CIFAR-10").replace(
             "label: No DP", "label: SST-2"
         )
-    bundle = read_bundle(_zip(_mico_files(text)))
+    bundle = read_bundle(zip_files(mico_files(text)))
     assert (bundle.definition, bundle.tracks) == ("mico", tracks)
     assert bundle.mapping_note.startswith("maps to MICO's built-in definition: 4 tracks")
     if not tracks:
@@ -379,7 +163,7 @@ def test_each_mico_bundle_maps_to_its_track(title: str, tracks: tuple[str, ...])
 
 def test_a_bundle_zipped_with_its_folder_is_read_inside_it() -> None:
     """`zip -r bundle.zip mico/`: the one enclosing folder is unambiguous, so it is accepted."""
-    bundle = read_bundle(_zip(_mico_files(), folder="codalab-package/"))
+    bundle = read_bundle(zip_files(mico_files(), folder="codalab-package/"))
     assert bundle.title == "MICO - CIFAR-10" and len(bundle.pages) == 4
     assert bundle.pages[0].source == "overview.html"
 
@@ -389,7 +173,7 @@ def test_a_bundle_zipped_with_its_folder_is_read_inside_it() -> None:
 
 def test_midst_codabench_bundle_reads_every_field() -> None:
     """MIDST's black-box single-table bundle: pages, MM-DD-YYYY dates, Force_Last, tasks."""
-    bundle = read_bundle(_zip(_midst_files()), "midst_blackbox_single_table.zip")
+    bundle = read_bundle(zip_files(midst_files()), "midst_blackbox_single_table.zip")
     assert (bundle.source, bundle.format) == ("midst_blackbox_single_table.zip", "codabench")
     assert bundle.title == "MIDST - Black Box Single Table Competition"
     assert bundle.description == (
@@ -468,7 +252,7 @@ def test_each_midst_bundle_maps_to_its_definition_file(
         .replace("Black box", f"{box} box")
         .replace("TabDDPM and TabSyn", family)
     )
-    bundle = read_bundle(_zip(_midst_files(text)))
+    bundle = read_bundle(zip_files(midst_files(text)))
     assert (bundle.definition, bundle.definition_file) == (
         definition,
         f"definitions/{definition}.yaml",
@@ -479,7 +263,7 @@ def test_each_midst_bundle_maps_to_its_definition_file(
 def test_a_midst_title_without_its_track_maps_by_the_description() -> None:
     """The title is trusted first; the description (then phases and tasks) tells the rest."""
     text = MIDST_YAML.replace("title: MIDST - Black Box Single Table Competition", "title: MIDST")
-    bundle = read_bundle(_zip(_midst_files(text)))
+    bundle = read_bundle(zip_files(midst_files(text)))
     assert bundle.definition == "midst-blackbox-single"
     assert bundle.mapping_note.endswith(
         "(model types tabddpm_black_box, tabsyn_black_box), recognised by its description"
@@ -499,7 +283,7 @@ def test_midst_multi_table_bundle_with_its_mislabelled_task_and_eval_phase() -> 
         .replace("start: 02-21-2025 00:00:00", "start: 12-18-2024")
         .replace("end: 02-20-2025 00:00:00", "end: 12-17-2024")
     )  # fmt: skip
-    bundle = read_bundle(_zip(_midst_files(text)))
+    bundle = read_bundle(zip_files(midst_files(text)))
     assert bundle.definition == "midst-blackbox-multi"
     dev, evaluation = bundle.phases
     assert (dev.split, dev.end) == ("dev", _utc(2024, 12, 17))
@@ -513,19 +297,19 @@ def test_midst_multi_table_bundle_with_its_mislabelled_task_and_eval_phase() -> 
 
 def test_codabench_force_best_ranks_the_best_and_add_warns() -> None:
     """Codabench's submission rules: Force_Best is `best`; Add leaves the choice to people."""
-    best = read_bundle(_zip(_midst_files(MIDST_YAML.replace('"Force_Last"', "Force_Best"))))
+    best = read_bundle(zip_files(midst_files(MIDST_YAML.replace('"Force_Last"', "Force_Best"))))
     assert {p.policy for p in best.phases} == {LeaderboardPolicy.BEST}
-    added = read_bundle(_zip(_midst_files(MIDST_YAML.replace('"Force_Last"', "Add"))))
+    added = read_bundle(zip_files(midst_files(MIDST_YAML.replace('"Force_Last"', "Add"))))
     assert {p.policy for p in added.phases} == {LeaderboardPolicy.LATEST}
     assert any("allow pinning" in w.message for w in added.warnings)
 
 
 def test_a_missing_logo_and_data_kept_on_the_server_are_warnings() -> None:
     """Neither is needed to run the competition here: the import says what is left out."""
-    files = _midst_files()
+    files = midst_files()
     del files["midst-logo.png"]
     files = {k: v for k, v in files.items() if not k.startswith("data/")}
-    bundle = read_bundle(_zip(files))
+    bundle = read_bundle(zip_files(files))
     assert bundle.image is None
     warnings = [str(w) for w in bundle.warnings]
     assert (
@@ -540,7 +324,7 @@ def test_a_missing_logo_and_data_kept_on_the_server_are_warnings() -> None:
 
 def test_reference_data_comes_out_as_the_zip_the_truth_reader_takes() -> None:
     """MICO's inner zips as they are (read_track_truth reads them); MIDST's folder zipped."""
-    data = _zip(_mico_files())
+    data = zip_files(mico_files())
     development, final = read_bundle(data, "bundle-cifar10.zip").phases
     for phase, split in ((development, "dev"), (final, "final")):
         assert phase.reference_data
@@ -549,7 +333,7 @@ def test_reference_data_comes_out_as_the_zip_the_truth_reader_takes() -> None:
         assert truth.tracks == ("cifar10",)
         assert sorted(truth.labels) == [(f"cifar10_{s}", split) for s in ("hi", "inf", "lo")]
         assert all(labels.size == 50 * 200 for labels in truth.labels.values())
-    data = _zip(_midst_files(), folder="midst_blackbox_single_table/")
+    data = zip_files(midst_files(), folder="midst_blackbox_single_table/")
     part = reference_zip(data, "midst.zip", "data/")
     assert sorted(zipfile.ZipFile(io.BytesIO(part)).namelist()) == [
         "tabddpm_black_box/dev/tabddpm_51/challenge_label.csv",
@@ -563,7 +347,7 @@ def test_reference_data_comes_out_as_the_zip_the_truth_reader_takes() -> None:
         "server?); upload it instead"
     ]
     with pytest.raises(BundleRefused) as caught:
-        reference_zip(_zip(_mico_files()), "mico.zip", "reference_data_dev.zip", max_bytes=1000)
+        reference_zip(zip_files(mico_files()), "mico.zip", "reference_data_dev.zip", max_bytes=1000)
     assert caught.value.errors and caught.value.errors[0].startswith("reference_data_dev.zip: is ")
     assert caught.value.errors[0].endswith("bytes inflated, over the 1,000 allowed")
 
@@ -582,7 +366,7 @@ def test_a_competition_mia_arena_does_not_know_is_refused_with_what_to_do() -> N
         .replace("TabDDPM and TabSyn", "random forests")
         .replace("TabDDPm and TabSyn", "random forests")
     )  # fmt: skip
-    assert _refused(_zip(_midst_files(text))) == [
+    assert _refused(zip_files(midst_files(text))) == [
         "competition.yaml: names title 'Iris classification', tasks 'Foo', 'Bar'; mia-arena maps "
         "only MICO (tracks cifar10, purchase100, sst2, ddp) and MIDST (black box or white box, "
         'single or multi table); write a definition file instead (README: "Another competition")'
@@ -597,7 +381,7 @@ def test_a_midst_bundle_that_does_not_say_its_track_is_refused() -> None:
         .replace("Black box ", "")
         .replace("black box ", "")
     )
-    (problem,) = _refused(_zip(_midst_files(text)))
+    (problem,) = _refused(zip_files(midst_files(text)))
     assert problem.startswith("competition.yaml: looks like MIDST (title 'MIDST', tasks ")
     assert "does not say which track: black or white box;" in problem
     assert "name it in the title, e.g. 'MIDST - Black Box Single Table'" in problem
@@ -605,7 +389,7 @@ def test_a_midst_bundle_that_does_not_say_its_track_is_refused() -> None:
 
 def test_a_bundle_naming_both_mico_and_midst_is_refused() -> None:
     text = MICO_YAML.replace("title: MICO - CIFAR-10", "title: MICO and MIDST together")
-    (problem,) = _refused(_zip(_mico_files(text)))
+    (problem,) = _refused(zip_files(mico_files(text)))
     assert problem.startswith("competition.yaml: names both MICO and MIDST")
 
 
@@ -613,16 +397,16 @@ def test_a_bundle_naming_both_mico_and_midst_is_refused() -> None:
 
 
 def test_a_page_competition_yaml_names_must_be_in_the_bundle() -> None:
-    files = _mico_files()
+    files = mico_files()
     del files["terms.html"]
     files["terms_and_conditions.html"] = "<p>terms</p>"
-    assert _refused(_zip(files)) == [
+    assert _refused(zip_files(files)) == [
         "competition.yaml: html.terms: names terms.html, which is not in the bundle (did you mean "
         "terms_and_conditions.html?)"
     ]
-    files = _midst_files()
+    files = midst_files()
     del files["pages/overview.md"]
-    assert _refused(_zip(files)) == [
+    assert _refused(zip_files(files)) == [
         "competition.yaml: page 'Overview': names pages/overview.md, which is not in the bundle; "
         "its top holds: competition.yaml, data, midst-logo.png, pages, scoring_programs"
     ]
@@ -639,13 +423,13 @@ def test_a_page_competition_yaml_names_must_be_in_the_bundle() -> None:
 )  # fmt: skip
 def test_a_page_path_out_of_the_bundle_or_not_a_page_is_refused(source: str, fault: str) -> None:
     text = MICO_YAML.replace("terms: terms.html", f"terms: {source}")
-    assert _refused(_zip(_mico_files(text))) == [f"competition.yaml: html.terms: {fault}"]
+    assert _refused(zip_files(mico_files(text))) == [f"competition.yaml: html.terms: {fault}"]
 
 
 def test_a_page_that_is_not_utf8_is_refused() -> None:
-    files = _mico_files()
+    files = mico_files()
     files["data.html"] = "<p>Données</p>".encode("latin-1")
-    assert _refused(_zip(files)) == ["data.html: is not UTF-8 text (byte 7); save it as UTF-8"]
+    assert _refused(zip_files(files)) == ["data.html: is not UTF-8 text (byte 7); save it as UTF-8"]
 
 
 @pytest.mark.parametrize(
@@ -660,19 +444,19 @@ def test_a_page_that_is_not_utf8_is_refused() -> None:
 )  # fmt: skip
 def test_a_bad_date_is_refused_naming_the_phase(start: str, fault: str) -> None:
     text = MIDST_YAML.replace("start: 11-01-2024 00:00:00", f"start: {start}")
-    assert _refused(_zip(_midst_files(text))) == [
+    assert _refused(zip_files(midst_files(text))) == [
         f"competition.yaml: phase 'Black Box Dev Phase': {fault}"
     ]
 
 
 def test_phases_out_of_order_are_refused() -> None:
     text = MIDST_YAML.replace("end: 02-20-2025 00:00:00", "end: 10-20-2024 00:00:00")
-    assert _refused(_zip(_midst_files(text))) == [
+    assert _refused(zip_files(midst_files(text))) == [
         "competition.yaml: phase 'Black Box Dev Phase': ends 2024-10-20 00:00, not after its "
         "start 2024-11-01 00:00"
     ]
     text = MICO_YAML.replace("start_date:  2023-01-13 12:00:00+00:00", "start_date: 2022-10-01")
-    assert _refused(_zip(_mico_files(text))) == [
+    assert _refused(zip_files(mico_files(text))) == [
         "competition.yaml: phase 'Development': starts 2022-11-01 00:00, but phase 'Final' starts "
         "2022-10-01 00:00; phases run one after another"
     ]
@@ -688,7 +472,7 @@ def test_every_fault_is_reported_at_once() -> None:
         .replace('"Force_Last"', "Force_First")
         .replace("precision: 2", "precision: many")
     )
-    assert _refused(_zip(_midst_files(text))) == [
+    assert _refused(zip_files(midst_files(text))) == [
         "competition.yaml: leaderboard 'Results': submission_rule is 'Force_First'; Codabench's "
         "rules are Force_Last, Force_Latest_Multiple, Force_Best, Add, Add_And_Delete, "
         "Add_And_Delete_Multiple",
@@ -705,13 +489,13 @@ def test_every_fault_is_reported_at_once() -> None:
 
 def test_a_missing_title_no_phases_and_an_unknown_version_are_refused() -> None:
     text = MIDST_YAML.replace("title: MIDST - Black Box Single Table Competition\n", "")
-    assert "competition.yaml: title is missing" in _refused(_zip(_midst_files(text)))
+    assert "competition.yaml: title is missing" in _refused(zip_files(midst_files(text)))
     text = MICO_YAML.replace("\nphases:\n", "\nphases_of_old:\n")
-    assert _refused(_zip(_mico_files(text))) == [
+    assert _refused(zip_files(mico_files(text))) == [
         "competition.yaml: phases: none defined; a competition has at least one phase"
     ]
     text = MIDST_YAML.replace("version: 2", "version: 3")
-    assert _refused(_zip(_midst_files(text))) == [
+    assert _refused(zip_files(midst_files(text))) == [
         "competition.yaml: version is 3; CodaLab bundles have no version and Codabench's are "
         "version: 2"
     ]
@@ -721,14 +505,16 @@ def test_a_missing_title_no_phases_and_an_unknown_version_are_refused() -> None:
 
 
 def test_a_bundle_without_competition_yaml_is_refused() -> None:
-    files = _mico_files()
+    files = mico_files()
     del files["competition.yaml"]
-    assert _refused(_zip(files), "mico.zip") == [
+    assert _refused(zip_files(files), "mico.zip") == [
         "mico.zip: holds no competition.yaml; a CodaLab or Codabench bundle has competition.yaml "
         "at its top, next to its pages"
     ]
-    two = _zip(_mico_files(), folder="a/") + b""
-    nested = _zip({**{f"a/{k}": v for k, v in _mico_files().items()}, "b/competition.yaml": "x"})
+    two = zip_files(mico_files(), folder="a/") + b""
+    nested = zip_files(
+        {**{f"a/{k}": v for k, v in mico_files().items()}, "b/competition.yaml": "x"}
+    )
     assert two and _refused(nested, "mico.zip") == [
         "mico.zip: has competition.yaml only inside folders (a/competition.yaml, "
         "b/competition.yaml); zip one bundle's own files, with competition.yaml at the top"
@@ -737,7 +523,7 @@ def test_a_bundle_without_competition_yaml_is_refused() -> None:
 
 @pytest.mark.parametrize("evil", ["../../.bashrc", "/etc/cron.d/job", "C:/Windows/evil.bat"])
 def test_a_path_out_of_the_archive_refuses_the_whole_bundle(evil: str) -> None:
-    data = _zip({**_mico_files(), evil: "rm -rf ~"})
+    data = zip_files({**mico_files(), evil: "rm -rf ~"})
     assert _refused(data) == [
         f"{evil}: has an absolute or '..' path; paths must stay inside the archive"
     ]
@@ -745,13 +531,13 @@ def test_a_path_out_of_the_archive_refuses_the_whole_bundle(evil: str) -> None:
 
 def test_a_zip_bomb_is_refused_before_it_is_inflated() -> None:
     """competition.yaml that would inflate to 64 MB: refused by its declared size."""
-    bomb = _mico_files("#" * (64 * 1024 * 1024))
-    data = _zip(bomb)
+    bomb = mico_files("#" * (64 * 1024 * 1024))
+    data = zip_files(bomb)
     assert len(data) < 1024 * 1024
     assert _refused(data) == [
         "competition.yaml: is 67,108,864 bytes inflated, over the 262,144 allowed (a zip bomb?)"
     ]
-    many = _zip({**_mico_files(), "public_data/big.bin": bytes(3 * 1024 * 1024)})
+    many = zip_files({**mico_files(), "public_data/big.bin": bytes(3 * 1024 * 1024)})
     small = Limits(max_zip_bytes=1024 * 1024, max_total_bytes=2 * 1024 * 1024)
     (problem,) = _refused(many, limits=small)
     assert problem.startswith("bundle.zip: would inflate to 3.")
@@ -762,7 +548,7 @@ def test_a_huge_competition_yaml_is_refused() -> None:
     padding = "".join(f"# {i:08d} padding line of a competition.yaml\n" for i in range(8_000))
     size = len((MICO_YAML + padding).encode())
     assert size > 256 * 1024
-    assert _refused(_zip(_mico_files(MICO_YAML + padding))) == [
+    assert _refused(zip_files(mico_files(MICO_YAML + padding))) == [
         f"competition.yaml: is {size:,} bytes inflated, over the 262,144 allowed (a zip bomb?)"
     ]
 
@@ -775,7 +561,7 @@ def test_a_yaml_tag_that_builds_objects_is_refused_and_never_run(tmp_path: Path)
         f"title: !!python/object/apply:os.system ['touch {marker}']",
     )
     line = text[: text.index("!!python")].count("\n") + 1
-    (problem,) = _refused(_zip(_mico_files(text)))
+    (problem,) = _refused(zip_files(mico_files(text)))
     assert problem.startswith(
         f"competition.yaml: line {line}: uses the YAML tag !!python/object/apply:os.system, "
         "which builds program objects"
@@ -792,7 +578,7 @@ def test_an_alias_bomb_is_refused_quickly() -> None:
     text = "\n".join(lol) + "\n" + MICO_YAML.replace("title: MICO - CIFAR-10", "title: *l9").replace(
         "description: The Microsoft", "description: *l9\ndescriptio: The"
     )  # fmt: skip
-    problems = _refused(_zip(_mico_files(text)))  # safe_load shares aliases: nothing expands
+    problems = _refused(zip_files(mico_files(text)))  # safe_load shares aliases: nothing expands
     assert problems == [
         "competition.yaml: title must be text, not a list",
         "competition.yaml: description must be text, not a list",
@@ -801,14 +587,14 @@ def test_an_alias_bomb_is_refused_quickly() -> None:
 
 def test_broken_yaml_is_refused_with_its_line() -> None:
     text = MICO_YAML.replace("  overview: overview.html", "  overview: [overview.html")
-    (problem,) = _refused(_zip(_mico_files(text)))
+    (problem,) = _refused(zip_files(mico_files(text)))
     assert problem.startswith("competition.yaml: line ")
     assert "is not valid YAML" in problem and problem.endswith("check its indentation and quotes")
-    assert _refused(_zip(_mico_files("- title: MICO\n"))) == [
+    assert _refused(zip_files(mico_files("- title: MICO\n"))) == [
         "competition.yaml: must hold key: value lines (title:, phases:, ...) at its top"
     ]
     deep = "title: MICO\nphases: " + "[" * 20_000 + "]" * 20_000
-    assert _refused(_zip(_mico_files(deep))) == [
+    assert _refused(zip_files(mico_files(deep))) == [
         "competition.yaml: nests too deeply to be a competition definition"
     ]
 
@@ -816,7 +602,7 @@ def test_broken_yaml_is_refused_with_its_line() -> None:
 def test_a_linked_competition_yaml_is_refused() -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
-        for name, content in _mico_files().items():
+        for name, content in mico_files().items():
             if name != "competition.yaml":
                 zf.writestr(name, content)
         link = zipfile.ZipInfo("competition.yaml")
@@ -839,7 +625,7 @@ def test_refused_is_an_invalid_request_and_a_file_too_big_is_never_read(tmp_path
     """BundleRefused is the project's 422 Invalid; on disk the size refuses before reading."""
     assert issubclass(BundleRefused, Invalid) and BundleRefused.status_code == 422
     path = tmp_path / "bundle-cifar10.zip"
-    path.write_bytes(_zip(_mico_files()))
+    path.write_bytes(zip_files(mico_files()))
     size = path.stat().st_size / 1024
     assert read_bundle_file(path).tracks == ("cifar10",)
     with pytest.raises(BundleRefused) as caught:
@@ -895,9 +681,9 @@ def test_any_value_anywhere_is_read_or_refused_never_a_crash(
         target = target[key]
     target[last] = data.draw(_VALUES)
     text = yaml.safe_dump(content, allow_unicode=True)
-    files = _mico_files(text) if base is MICO_YAML else _midst_files(text)
+    files = mico_files(text) if base is MICO_YAML else midst_files(text)
     try:
-        bundle = read_bundle(_zip(files))
+        bundle = read_bundle(zip_files(files))
     except BundleRefused as exc:
         assert exc.problems and all(p.path and p.message for p in exc.problems)
     else:
