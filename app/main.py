@@ -22,6 +22,7 @@ from app.admin import site as admin_site
 from app.auth import account_router
 from app.auth import router as auth_router
 from app.auth.dependencies import LoginRequired
+from app.competitions import creation_router
 from app.competitions import router as competitions_router
 from app.core.config import Settings, get_settings
 from app.core.db import sessions
@@ -91,6 +92,9 @@ def create_app(
     app.include_router(auth_router.pages, include_in_schema=False)
     app.include_router(auth_router.api)
     app.include_router(account_router.pages, include_in_schema=False)
+    # Before the competitions' pages: /competitions/new is not a competition's slug.
+    app.include_router(creation_router.pages, include_in_schema=False)
+    app.include_router(creation_router.api)
     app.include_router(competitions_router.pages, include_in_schema=False)
     app.include_router(competitions_router.api)
     app.include_router(submissions_router.pages, include_in_schema=False)

@@ -111,9 +111,7 @@ def _board(
 ) -> boards.Board:
     """The board from this process's cache and sessions."""
     state = request.app.state
-    return boards.board_of(
-        state.session_factory, state.standings, competition, track, split, exact
-    )
+    return boards.board_of(state.session_factory, state.standings, competition, track, split, exact)
 
 
 def _csv(entries: list[service.Entry], filename: str) -> Response:

@@ -20,8 +20,6 @@ NewPage = Callable[[], "Page"]
 TABS = ("Overview", "Data", "Evaluation", "Terms", "Leaderboard", "Submit", "My submissions")
 
 
-
-
 def _organizer_sets_the_end(page: Page) -> str:
     """The organizer ends Development in three days, on the phases page; the date typed."""
     page.goto("/login")

@@ -23,8 +23,6 @@ NewPage = Callable[[], "Page"]
 ADMIN = "/competitions/mico/admin"
 
 
-
-
 def _seed(live: Live, count: int) -> None:
     """`count` more submissions of grace and linus, in one insert into the server's database."""
     engine = create_engine(f"sqlite:///{live.log.parent / 'arena.sqlite3'}")

@@ -34,8 +34,6 @@ def live_env(smtp: Inbox) -> dict[str, str]:
     }
 
 
-
-
 def test_a_forgotten_password_is_reset_through_the_mail(
     new_page: NewPage, live: Live, smtp: Inbox
 ) -> None:
