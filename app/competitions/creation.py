@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
@@ -215,8 +216,13 @@ def new_competition(session: Session, slug: str, title: str, definition: Definit
             else _evaluation(definition)
         ),
     )
-    session.add(competition)
-    session.flush()
+    try:  # a slug taken at the same moment by another organizer: a refusal, not a 500
+        with session.begin_nested():
+            session.add(competition)
+    except IntegrityError:
+        raise Conflict(
+            f"a competition called '{slug}' was just created; choose another slug"
+        ) from None
     return competition
 
 

@@ -202,3 +202,14 @@ def test_the_command_previews_then_creates_and_names_a_bad_field(
     assert refused.returncode == 1
     assert "broken.yaml: tracks[0].ranking" in refused.stderr
     assert not re.search(r"(?:[01][,;\s\]\[]{0,2}){20}", looked.stdout + made.stdout)
+
+
+def test_a_slug_taken_between_preview_and_create_is_a_conflict(session: Session) -> None:
+    """Two organizers previewing the same slug: the second Create is refused, not a 500, and
+    what the first stored stays."""
+    first, second = _plan(session), _plan(session)
+    creation.create(session, first, now=utcnow())
+    with pytest.raises(Conflict, match="was just created; choose another slug"):
+        creation.create(session, second, now=utcnow())
+    assert session.scalar(select(func.count()).select_from(Competition)) == 1
+    assert session.scalar(select(func.count()).select_from(GroundTruth)) == 4
