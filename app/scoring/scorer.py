@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from app.scoring.definition import Aggregate, Definition
+from app.scoring.definition import Aggregate, Definition, Track
 from app.scoring.metrics import compact_roc, scenario_metrics
 from app.scoring.readers import GroundTruth, Predictions
 
@@ -91,6 +91,27 @@ def aggregate(values: Sequence[float], how: Aggregate) -> float:
     if how == "min":
         return float(np.min(values))
     return float(np.mean(values))
+
+
+OTHER_METRICS = ("AUC", "MIA", "accuracy")  # every scenario's metrics beside its TPRs
+WORDS: dict[Aggregate, str] = {
+    "mean": "mean",
+    "max": "highest",
+    "min": "lowest",
+    "mean_rank": "mean rank by",
+}
+
+
+def metric_keys(definition: Definition) -> tuple[str, ...]:
+    """The metrics leaderboards show: the definition's `shown_metrics`, or every metric a
+    scenario has (its TPRs, lowest threshold first, then AUC, MIA and accuracy)."""
+    return definition.shown_metrics or (*definition.tpr_keys, *OTHER_METRICS)
+
+
+def ranking_words(track: Track, definition: Definition) -> str:
+    """The track's ranking score in words: `mean TPR at 10% FPR` (MICO), `highest TPR at 10%
+    FPR` (MIDST's max), `lowest ...`, or `mean rank by TPR at 10% FPR`."""
+    return f"{WORDS[track.ranking]} TPR at {definition.ranking_threshold * 100:g}% FPR"
 
 
 def mean_ranks(rows: Sequence[Mapping[str, float]]) -> list[float]:
