@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.competitions import audit
 from app.competitions.registrations import organizes, tracks_of
+from app.competitions.service import definition_of
 from app.competitions.visibility import hidden, ranking_phase, splits_of
 from app.core.errors import Invalid
 from app.mail import notices
@@ -33,10 +34,90 @@ from app.models.team import Team
 from app.models.team_member import TeamMember
 from app.models.track import Track
 from app.models.user import User
+from app.scoring.definition import Aggregate
+from app.scoring.definition import Track as DefinedTrack
+from app.scoring.scorer import mean_ranks, metric_keys, ranking_words
+from app.submissions.schemas import metric_columns
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-SHOWN_METRICS = ("TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_1000", "AUC", "MIA", "accuracy")
+PAGE_CELLS = 8  # metric cells a page's row shows at most; beyond, the ranking metric and AUC
+TITLES = {
+    "AUC": "area under the ROC curve",
+    "MIA": "membership inference advantage: the largest TPR - FPR",
+    "accuracy": "balanced accuracy: the largest 1 - (FPR + FNR) / 2",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A metric shown for each scenario on the page: its key, heading and longer title."""
+
+    key: str
+    heading: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a track's leaderboard shows and how it ranks, as the competition's definition
+    says: the metrics (`shown_metrics`, or every one), the ranking aggregate and its words."""
+
+    metrics: tuple[str, ...]  # each scenario's metrics in the JSON and the CSV, in order
+    columns: tuple[Column, ...]  # each scenario's metrics on the page
+    ranking: Aggregate
+    ranking_key: str
+    words: str  # e.g. `mean TPR at 10% FPR`
+    scenario_word: str  # `scenario`, or MIDST's `model type`
+    optional: bool  # some scenario may be left out of a submission
+
+    @property
+    def by_mean_rank(self) -> bool:
+        """Rows are ordered by their mean rank over the scenarios, computed among them."""
+        return self.ranking == "mean_rank"
+
+    @property
+    def sentence(self) -> str:
+        """How rows are ranked, as the page says it."""
+        over = f"over the track's {self.scenario_word}s"
+        if self.by_mean_rank:
+            metric = self.words.removeprefix("mean rank by ")
+            text = (
+                f"Ranked by each row's mean rank {over}, ranked on {metric} (1 = best) among "
+                "the rows of this leaderboard; the score is that mean rank, lower is better"
+            )
+        else:
+            text = f"Ranked by the {self.words} {over}"
+        if self.optional:
+            text += f" (a {self.scenario_word} left out of a submission is skipped)"
+        return text
+
+
+def rules_of(competition: Competition, track: Track) -> Rules:
+    """The leaderboard rules of a track, from its competition's definition."""
+    definition = definition_of(competition)
+    spec = next(
+        (t for t in definition.tracks if t.name == track.name), DefinedTrack(track.name, ())
+    )
+    metrics = metric_keys(definition)
+    headings = dict(metric_columns(definition))
+    ranking_key = definition.ranking_key
+    shown = (ranking_key, *(k for k in metrics if k != ranking_key))
+    if len(shown) * max(1, len(spec.scenarios)) > PAGE_CELLS:
+        shown = (ranking_key, "AUC")
+    threshold = f"{definition.ranking_threshold * 100:g}%"
+    titles = {ranking_key: f"true positive rate at {threshold} false positive rate", **TITLES}
+    return Rules(
+        metrics=metrics,
+        columns=tuple(
+            Column(k, headings.get(k, k), titles.get(k, headings.get(k, k))) for k in shown
+        ),
+        ranking=spec.ranking,
+        ranking_key=ranking_key,
+        words=ranking_words(spec, definition),
+        scenario_word=definition.scenario_word,
+        optional=bool(spec.optional),
+    )
 
 
 @dataclass
@@ -106,10 +187,18 @@ def _owner() -> Any:
 
 
 def standings(
-    session: Session, competition: Competition, track: Track, split: str, *, exact: bool = True
+    session: Session,
+    competition: Competition,
+    track: Track,
+    split: str,
+    *,
+    exact: bool = True,
+    rules: Rules | None = None,
 ) -> list[Entry]:
     """The ranked rows: scored submissions only; one per participant, by the phase's policy
-    (or the one they pinned); with the phase's Ladder unless `exact` (organizers)."""
+    (or the one they pinned); with the phase's Ladder unless `exact` (organizers). A track
+    ranked by `mean_rank` orders the rows by their mean rank (`rules`: when already read)."""
+    rules = rules or rules_of(competition, track)
     phase = ranking_phase(session, competition, split)
     if phase is not None and phase.ladder_eta and not exact and split in phase.shown_splits:
         return _ladder(session, track, split, phase.ladder_eta)
@@ -143,8 +232,23 @@ def standings(
         )
         for i, row in enumerate(rows, start=1)
     ]
-    _add_scenarios(session, entries, split)
-    return entries
+    ranked = _add_scenarios(session, entries, split, rules)
+    return _by_mean_rank(entries, ranked) if rules.by_mean_rank else entries
+
+
+def _by_mean_rank(entries: list[Entry], ranked: dict[int, dict[str, float]]) -> list[Entry]:
+    """The rows ordered by their mean rank over the scenarios on the ranking metric (1 =
+    best; a scenario a row left out ranks it last), ties to the earlier submission; the
+    mean rank is the row's score. The interval, of the mean metric, would not be of it."""
+    ranks = mean_ranks([ranked.get(e.submission_id, {}) for e in entries])
+    order = sorted(
+        zip(ranks, entries, strict=True),
+        key=lambda pair: (pair[0], pair[1].submitted_at, pair[1].submission_id),
+    )
+    return [
+        replace(entry, rank=i, ranking_score=mean, ci_low=None, ci_high=None)
+        for i, (mean, entry) in enumerate(order, start=1)
+    ]
 
 
 def own_rows(session: Session, track: Track, user: User, entries: Sequence[Entry]) -> set[int]:
@@ -231,10 +335,15 @@ def _names(session: Session, rows: Sequence[Any]) -> dict[int, str]:
     return names
 
 
-def _add_scenarios(session: Session, entries: list[Entry], split: str) -> None:
+def _add_scenarios(
+    session: Session, entries: list[Entry], split: str, rules: Rules
+) -> dict[int, dict[str, float]]:
+    """Each row's shown metrics per scenario; and, for `mean_rank`, each submission's
+    ranking metric per scenario (whether shown or not)."""
     by_submission = {entry.submission_id: entry for entry in entries}
+    ranked: dict[int, dict[str, float]] = {}
     if not by_submission:
-        return
+        return ranked
     rows = session.execute(
         select(Score.submission_id, Scenario.name, Score.metrics)
         .join(Scenario, Scenario.id == Score.scenario_id)
@@ -242,8 +351,11 @@ def _add_scenarios(session: Session, entries: list[Entry], split: str) -> None:
         .order_by(Scenario.name)
     ).tuples()
     for submission_id, name, metrics in rows:
-        shown = {k: metrics[k] for k in SHOWN_METRICS if k in metrics}
+        shown = {k: metrics[k] for k in rules.metrics if k in metrics}
         by_submission[submission_id].scenarios[name] = shown
+        if rules.by_mean_rank and rules.ranking_key in metrics:
+            ranked.setdefault(submission_id, {})[name] = metrics[rules.ranking_key]
+    return ranked
 
 
 def with_reveal(session: Session, track: Track, split: str, entries: list[Entry]) -> list[Entry]:
