@@ -145,6 +145,11 @@ def test_midst_from_development_to_the_reveal(arena: Arena) -> None:
     assert "TPR@0.1%" not in page and "TPR@1%" not in page
     assert "Ranked by the highest TPR at 10% FPR over the track&#39;s model types" in page
     assert "a model type left out of a submission is skipped" in page
+    # Sly's submission page: the one type sent, MIDST's metrics, the max said.
+    panel = arena.browser.get(f"/submissions/{sly_id}?panel_only=true").text
+    assert "Ranking score (highest TPR at 10% FPR)" in panel
+    assert panel.count("<tr><td>tabsyn_black_box") == 1 and "tabddpm" not in panel
+    assert "MIA" in panel and "TPR@0.1%" not in panel
 
     # Final opens; its leaderboard stays hidden to participants until the reveal.
     final_phase = arena.session.scalars(
@@ -162,6 +167,10 @@ def test_midst_from_development_to_the_reveal(arena: Arena) -> None:
     # Organizers see it before anyone.
     early = arena.browser.get(BOARD + "?split=final", headers=organizer)
     assert early.status_code == 200
+    _sign_in(arena, "org@example.org")
+    exact = arena.browser.get(f"/competitions/{BLACK_SINGLE}/admin/submissions/{sly_last}").text
+    assert "Final scores" in exact and "TPR@0.1%" not in exact
+    _sign_in(arena, "sly@example.org")
 
     revealed = arena.browser.post(f"{admin}/reveal", headers=organizer)
     assert revealed.status_code == 200, revealed.text
