@@ -36,8 +36,7 @@ from app.models.track import Track
 from app.models.user import User
 from app.scoring.definition import Aggregate
 from app.scoring.definition import Track as DefinedTrack
-from app.scoring.scorer import mean_ranks, metric_keys, ranking_words
-from app.submissions.schemas import metric_columns
+from app.scoring.scorer import mean_ranks, metric_headings, metric_keys, ranking_words
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -100,7 +99,7 @@ def rules_of(competition: Competition, track: Track) -> Rules:
         (t for t in definition.tracks if t.name == track.name), DefinedTrack(track.name, ())
     )
     metrics = metric_keys(definition)
-    headings = dict(metric_columns(definition))
+    headings = dict(metric_headings(definition))
     ranking_key = definition.ranking_key
     shown = (ranking_key, *(k for k in metrics if k != ranking_key))
     if len(shown) * max(1, len(spec.scenarios)) > PAGE_CELLS:

@@ -108,6 +108,16 @@ def metric_keys(definition: Definition) -> tuple[str, ...]:
     return definition.shown_metrics or (*definition.tpr_keys, *OTHER_METRICS)
 
 
+def metric_headings(definition: Definition) -> list[tuple[str, str]]:
+    """(metric key, column heading) of every metric, in the order tables show them: TPRs by
+    FPR (`TPR@10%`), then AUC, MIA and accuracy."""
+    tprs = [
+        (key, f"TPR@{threshold * 100:g}%")
+        for key, threshold in zip(definition.tpr_keys, definition.fpr_thresholds, strict=True)
+    ]
+    return [*tprs, ("AUC", "AUC"), ("MIA", "MIA"), ("accuracy", "Accuracy")]
+
+
 def ranking_words(track: Track, definition: Definition) -> str:
     """The track's ranking score in words: `mean TPR at 10% FPR` (MICO), `highest TPR at 10%
     FPR` (MIDST's max), `lowest ...`, or `mean rank by TPR at 10% FPR`."""

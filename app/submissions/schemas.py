@@ -13,7 +13,7 @@ from app.models.score import Score
 from app.models.submission import Submission
 from app.scoring.definition import Definition
 from app.scoring.definition import Track as DefinedTrack
-from app.scoring.scorer import aggregate, ranking_words
+from app.scoring.scorer import aggregate, metric_headings, ranking_words
 
 if TYPE_CHECKING:
     from app.submissions.service import Uploads
@@ -211,11 +211,7 @@ def submission_out(
 
 def metric_columns(definition: Definition) -> list[tuple[str, str]]:
     """(metric key, column heading) in the order tables show them: TPRs by FPR, then the rest."""
-    tprs = [
-        (key, f"TPR@{threshold * 100:g}%")
-        for key, threshold in zip(definition.tpr_keys, definition.fpr_thresholds, strict=True)
-    ]
-    return [*tprs, ("AUC", "AUC"), ("MIA", "MIA"), ("accuracy", "Accuracy")]
+    return metric_headings(definition)
 
 
 def uploads_out(uploads: Uploads) -> UploadsOut:
