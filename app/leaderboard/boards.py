@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.core.charts import Curve, roc_svg
 from app.core.db import SessionFactory, committing
 from app.core.templating import templates
+from app.leaderboard import rules as board_rules
 from app.leaderboard import service
 from app.models.competition import Competition
 from app.models.track import Track
@@ -33,7 +34,7 @@ class Board:
     csv_url: str
     split: str
     intervals: bool  # a column for them (never under the Ladder, nor for mean ranks)
-    rules: service.Rules  # the columns and the ranking rule, from the definition
+    rules: board_rules.Rules  # the columns and the ranking rule, from the definition
     rendered: dict[int, Markup] = field(default_factory=dict)  # pages shown to every reader
 
     @property
@@ -88,7 +89,7 @@ def board_of(
             signature = now(own)  # before reading: a change meanwhile shows as one next time
             ranked = own.get_one(Track, track_id)
             held = own.get_one(Competition, competition_id)
-            rules = service.rules_of(held, ranked)
+            rules = board_rules.rules_of(held, ranked)
             entries = service.standings(own, held, ranked, split, exact=exact, rules=rules)
             entries = service.with_reveal(own, ranked, split, entries)
             # Curves would give exact scores away: none under the Ladder.

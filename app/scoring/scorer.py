@@ -133,7 +133,8 @@ def mean_ranks(rows: Sequence[Mapping[str, float]]) -> list[float]:
     ranks = np.zeros(len(rows))
     for scenario in scenarios:
         values = np.array([row.get(scenario, -np.inf) for row in rows])
-        ranks += 1 + np.array([np.sum(values > v) for v in values])
+        # 1 + how many are strictly greater, from the sorted values: n log n, not n^2.
+        ranks += 1 + values.size - np.searchsorted(np.sort(values), values, side="right")
     return [float(r) for r in ranks / len(scenarios)]
 
 
