@@ -40,15 +40,33 @@ def scores_table(submission: dict[str, Any]) -> str:
         scenarios = shown.get("scenarios") or {}
         title = f"{clean(str(submission.get('track', '')), 60)}, {clean(str(split), 20)} split"
         width = max([len(title), *(len(clean(s, 60)) for s in scenarios)]) + 2
-        lines = [title.ljust(width) + "".join(h.rjust(11) for _, h in COLUMNS)]
+        columns = _columns(scenarios)
+        lines = [title.ljust(width) + "".join(h.rjust(11) for _, h in columns)]
         for name, metrics in scenarios.items():
-            cells = "".join(_number(metrics.get(key), 11) for key, _ in COLUMNS)
+            cells = "".join(_number(metrics.get(key), 11) for key, _ in columns)
             lines.append(clean(name, 60).ljust(width) + cells)
-        lines.append(f"ranking score (mean TPR@0.1 FPR): {_number(shown.get('ranking_score'), 0)}")
+        how = clean(str(shown.get("ranking") or "mean TPR@0.1 FPR"), 120)
+        lines.append(f"ranking score ({how}): {_number(shown.get('ranking_score'), 0)}")
         blocks.append("\n".join(lines))
     if not blocks:
         return "no scores shown in this phase"
     return "\n\n".join(blocks)
+
+
+def _columns(scenarios: dict[str, Any]) -> list[tuple[str, str]]:
+    """The leaderboard's metrics that the scenarios have (a competition with other FPR
+    thresholds has other TPRs: those it has, by their key), in the leaderboard's order."""
+    keys = {k for metrics in scenarios.values() if isinstance(metrics, dict) for k in metrics}
+    known = [(key, heading) for key, heading in COLUMNS if key in keys]
+    if any(key.startswith("TPR_FPR_") for key, _ in known) or not keys:
+        return known or list(COLUMNS)
+    tprs = sorted((k for k in keys if k.startswith("TPR_FPR_")), key=_threshold, reverse=True)
+    return [(k, f"TPR@{_threshold(k) / 1e4:g}") for k in tprs] + known
+
+
+def _threshold(key: str) -> int:
+    digits = key.removeprefix("TPR_FPR_")
+    return int(digits) if digits.isdigit() else 0
 
 
 def _number(value: object, width: int) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.core.charts import Curve, roc_svg
 from app.core.db import SessionFactory, committing
 from app.core.templating import templates
+from app.leaderboard import rules as board_rules
 from app.leaderboard import service
 from app.models.competition import Competition
 from app.models.track import Track
@@ -32,7 +33,8 @@ class Board:
     charts: dict[str, Any]  # the page's ROC overlays; none under the Ladder
     csv_url: str
     split: str
-    intervals: bool  # a column for them (never under the Ladder)
+    intervals: bool  # a column for them (never under the Ladder, nor for mean ranks)
+    rules: board_rules.Rules  # the columns and the ranking rule, from the definition
     rendered: dict[int, Markup] = field(default_factory=dict)  # pages shown to every reader
 
     @property
@@ -86,9 +88,9 @@ def board_of(
         with committing(factory()) as own:
             signature = now(own)  # before reading: a change meanwhile shows as one next time
             ranked = own.get_one(Track, track_id)
-            entries = service.standings(
-                own, own.get_one(Competition, competition_id), ranked, split, exact=exact
-            )
+            held = own.get_one(Competition, competition_id)
+            rules = board_rules.rules_of(held, ranked)
+            entries = service.standings(own, held, ranked, split, exact=exact, rules=rules)
             entries = service.with_reveal(own, ranked, split, entries)
             # Curves would give exact scores away: none under the Ladder.
             charts = _overlays(service.top_rocs(own, entries, split)) if exact else {}
@@ -99,7 +101,8 @@ def board_of(
             charts=charts,
             csv_url=csv_url,
             split=split,
-            intervals=exact,
+            intervals=exact and not rules.by_mean_rank,
+            rules=rules,
         )
 
     return cache.get(("board", track.id, split, exact), make, current)
@@ -125,6 +128,8 @@ def _rows_html(board: Board, page: int, own: set[int]) -> Markup:
             last_page=board.last_page,
             csv_url=board.csv_url,
             intervals=board.intervals,
+            columns=board.rules.columns,
+            mean_rank=board.rules.by_mean_rank,
             tied=service.tied_with_leader(entries) if board.intervals else set(),
             own=own,
             mine=mine,

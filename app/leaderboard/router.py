@@ -102,7 +102,7 @@ def leaderboard_api(
     exact = not service.laddered(session, competition, split, user)
     board = _board(request, competition, track, split, exact)
     if format == "csv":
-        return _csv(board.entries, f"{competition.slug}-{track.name}-{split}.csv")
+        return _csv(board, f"{competition.slug}-{track.name}-{split}.csv")
     return Response(board.json, media_type="application/json")
 
 
@@ -114,7 +114,10 @@ def _board(
     return boards.board_of(state.session_factory, state.standings, competition, track, split, exact)
 
 
-def _csv(entries: list[service.Entry], filename: str) -> Response:
+def _csv(board: boards.Board, filename: str) -> Response:
+    """The board's rows, each scenario's metrics as the definition shows them; a cell of a
+    scenario the row's submission left out (an optional one) is empty."""
+    entries, metrics = board.entries, board.rules.metrics
     scenarios = sorted({name for e in entries for name in e.scenarios})
     header = [
         "rank",
@@ -125,7 +128,7 @@ def _csv(entries: list[service.Entry], filename: str) -> Response:
         "ci_high",
         "submitted_at",
         "submissions",
-        *(f"{s}:{m}" for s in scenarios for m in service.SHOWN_METRICS),
+        *(f"{s}:{m}" for s in scenarios for m in metrics),
     ]
     rows = (
         [
@@ -133,19 +136,20 @@ def _csv(entries: list[service.Entry], filename: str) -> Response:
             spreadsheet_safe(e.participant),
             e.submission_id,
             repr(e.ranking_score),
-            "" if e.ci_low is None else repr(e.ci_low),
-            "" if e.ci_high is None else repr(e.ci_high),
+            _cell(e.ci_low),
+            _cell(e.ci_high),
             e.submitted_at.isoformat(),
             e.submissions,
-            *(
-                repr(e.scenarios.get(s, {}).get(m, ""))
-                for s in scenarios
-                for m in service.SHOWN_METRICS
-            ),
+            *(_cell(e.scenarios.get(s, {}).get(m)) for s in scenarios for m in metrics),
         ]
         for e in entries
     )
     return csv_download(filename, header, rows)
+
+
+def _cell(value: float | None) -> str:
+    """A number exactly, or nothing when absent."""
+    return "" if value is None else repr(value)
 
 
 @pages.get("/competitions/{slug}/tracks/{track}/leaderboard")
@@ -189,6 +193,7 @@ def leaderboard_page(
         "organizer": organizes(session, competition, user),
         "hidden_splits": [s for s in splits if visibility.hidden(session, competition, s)],
         "ladder": ladder,
+        "ranked_by": board.rules.sentence if board else "",
     }
     if board and board.charts:
         context["charts"] = board.charts

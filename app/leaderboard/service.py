@@ -19,6 +19,7 @@ from app.competitions import audit
 from app.competitions.registrations import organizes, tracks_of
 from app.competitions.visibility import hidden, ranking_phase, splits_of
 from app.core.errors import Invalid
+from app.leaderboard.rules import Rules, rules_of
 from app.mail import notices
 from app.models.base import utcnow
 from app.models.competition import Competition
@@ -33,10 +34,10 @@ from app.models.team import Team
 from app.models.team_member import TeamMember
 from app.models.track import Track
 from app.models.user import User
+from app.scoring.scorer import mean_ranks
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-SHOWN_METRICS = ("TPR_FPR_10", "TPR_FPR_100", "TPR_FPR_1000", "AUC", "MIA", "accuracy")
 
 
 @dataclass
@@ -106,10 +107,18 @@ def _owner() -> Any:
 
 
 def standings(
-    session: Session, competition: Competition, track: Track, split: str, *, exact: bool = True
+    session: Session,
+    competition: Competition,
+    track: Track,
+    split: str,
+    *,
+    exact: bool = True,
+    rules: Rules | None = None,
 ) -> list[Entry]:
     """The ranked rows: scored submissions only; one per participant, by the phase's policy
-    (or the one they pinned); with the phase's Ladder unless `exact` (organizers)."""
+    (or the one they pinned); with the phase's Ladder unless `exact` (organizers). A track
+    ranked by `mean_rank` orders the rows by their mean rank (`rules`: when already read)."""
+    rules = rules or rules_of(competition, track)
     phase = ranking_phase(session, competition, split)
     if phase is not None and phase.ladder_eta and not exact and split in phase.shown_splits:
         return _ladder(session, track, split, phase.ladder_eta)
@@ -143,8 +152,23 @@ def standings(
         )
         for i, row in enumerate(rows, start=1)
     ]
-    _add_scenarios(session, entries, split)
-    return entries
+    ranked = _add_scenarios(session, entries, split, rules)
+    return _by_mean_rank(entries, ranked) if rules.by_mean_rank else entries
+
+
+def _by_mean_rank(entries: list[Entry], ranked: dict[int, dict[str, float]]) -> list[Entry]:
+    """The rows ordered by their mean rank over the scenarios on the ranking metric (1 =
+    best; a scenario a row left out ranks it last), ties to the earlier submission; the
+    mean rank is the row's score. The interval, of the mean metric, would not be of it."""
+    ranks = mean_ranks([ranked.get(e.submission_id, {}) for e in entries])
+    order = sorted(
+        zip(ranks, entries, strict=True),
+        key=lambda pair: (pair[0], pair[1].submitted_at, pair[1].submission_id),
+    )
+    return [
+        replace(entry, rank=i, ranking_score=mean, ci_low=None, ci_high=None)
+        for i, (mean, entry) in enumerate(order, start=1)
+    ]
 
 
 def own_rows(session: Session, track: Track, user: User, entries: Sequence[Entry]) -> set[int]:
@@ -231,10 +255,15 @@ def _names(session: Session, rows: Sequence[Any]) -> dict[int, str]:
     return names
 
 
-def _add_scenarios(session: Session, entries: list[Entry], split: str) -> None:
+def _add_scenarios(
+    session: Session, entries: list[Entry], split: str, rules: Rules
+) -> dict[int, dict[str, float]]:
+    """Each row's shown metrics per scenario; and, for `mean_rank`, each submission's
+    ranking metric per scenario (whether shown or not)."""
     by_submission = {entry.submission_id: entry for entry in entries}
+    ranked: dict[int, dict[str, float]] = {}
     if not by_submission:
-        return
+        return ranked
     rows = session.execute(
         select(Score.submission_id, Scenario.name, Score.metrics)
         .join(Scenario, Scenario.id == Score.scenario_id)
@@ -242,8 +271,11 @@ def _add_scenarios(session: Session, entries: list[Entry], split: str) -> None:
         .order_by(Scenario.name)
     ).tuples()
     for submission_id, name, metrics in rows:
-        shown = {k: metrics[k] for k in SHOWN_METRICS if k in metrics}
+        shown = {k: metrics[k] for k in rules.metrics if k in metrics}
         by_submission[submission_id].scenarios[name] = shown
+        if rules.by_mean_rank and rules.ranking_key in metrics:
+            ranked.setdefault(submission_id, {})[name] = metrics[rules.ranking_key]
+    return ranked
 
 
 def with_reveal(session: Session, track: Track, split: str, entries: list[Entry]) -> list[Entry]:

@@ -4,8 +4,9 @@ A replicate gives each challenge point of each scenario a Poisson(1) weight (the
 bootstrap: as if the point had been drawn that many times) and computes the ranking score of
 the weighted points exactly as `app.scoring.metrics` does for real ones: the ROC curve with
 collinear points dropped as scikit-learn drops them, the largest TPR among ROC points whose FPR
-is strictly below the threshold, the mean over the track's scenarios. The interval is the
-central `confidence` share of the replicates (the percentile bootstrap).
+is strictly below the threshold, aggregated over the scenarios the submission has as the
+track's ranking score is (MICO: the mean; MIDST: the max). The interval is the central
+`confidence` share of the replicates (the percentile bootstrap).
 
 `weighted_tpr_at_fpr` is the plain version, one weight per point: with every weight 1 it is
 the official metric to the last bit, with integer weights the official metric of the points
@@ -29,8 +30,9 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from app.scoring.definition import Definition
+from app.scoring.definition import Aggregate, Definition
 from app.scoring.readers import GroundTruth, Predictions
+from app.scoring.scorer import aggregate
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -297,13 +299,18 @@ def ranking_interval(
     confidence: float = 0.95,
 ) -> Interval:
     """The bootstrap interval of a submission's ranking score on `split`, the same for the same
-    `seed`. ValueError when a scenario's predictions or labels are missing."""
+    `seed`: each replicate aggregates its scenarios as the track does (mean, max or min; a
+    mean_rank track's score is the mean), over the scenarios the submission has (an optional
+    one left out is skipped, as scoring skips it). ValueError when a required scenario's
+    predictions or any scored scenario's labels are missing."""
     track = definition.track(predictions.track)
     streams = np.random.SeedSequence(seed).spawn(len(track.scenarios))
     threshold = definition.ranking_threshold
     replicated, estimates = [], []
     for scenario, stream in zip(track.scenarios, streams, strict=True):
         key = (scenario, split)
+        if key not in predictions.values and scenario in track.optional:
+            continue  # its stream stays unused: the others' replicates do not move
         if key not in predictions.values or not truth.has(scenario, split):
             raise ValueError(f"no {split} predictions or labels for {scenario}")
         labels, values = truth.labels[key], predictions.values[key]
@@ -311,10 +318,20 @@ def ranking_interval(
         estimates.append(float(weighted_tpr_at_fpr(labels, values, ones, threshold)[0]))
         rng = np.random.default_rng(stream)
         replicated.append(bootstrap_tpr(labels, values, threshold, rng, replicates))
-    statistic = np.mean(replicated, axis=0)
+    if not replicated:
+        raise ValueError(f"no {split} predictions for any scenario of {track.name}")
+    statistic = _aggregated(np.array(replicated), track.ranking)
     statistic = statistic[np.isfinite(statistic)]
     if not statistic.size:
         raise ValueError(f"no replicate of {split} weighs both members and non-members")
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(statistic, [tail, 100 - tail])
-    return Interval(float(low), float(high), float(np.mean(estimates)))
+    return Interval(float(low), float(high), aggregate(estimates, track.ranking))
+
+
+def _aggregated(replicated: FloatArray, how: Aggregate) -> FloatArray:
+    """Each replicate's scenarios (the rows' columns) aggregated as the track's ranking score
+    is: max, min or mean (NaN stays NaN: the replicate is dropped)."""
+    combine = {"max": np.max, "min": np.min}.get(how, np.mean)
+    out: FloatArray = np.asarray(combine(replicated, axis=0), dtype=np.float64)
+    return out

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from app.scoring.definition import Aggregate, Definition
+from app.scoring.definition import Aggregate, Definition, Track
 from app.scoring.metrics import compact_roc, scenario_metrics
 from app.scoring.readers import GroundTruth, Predictions
 
@@ -93,6 +93,37 @@ def aggregate(values: Sequence[float], how: Aggregate) -> float:
     return float(np.mean(values))
 
 
+OTHER_METRICS = ("AUC", "MIA", "accuracy")  # every scenario's metrics beside its TPRs
+WORDS: dict[Aggregate, str] = {
+    "mean": "mean",
+    "max": "highest",
+    "min": "lowest",
+    "mean_rank": "mean rank by",
+}
+
+
+def metric_keys(definition: Definition) -> tuple[str, ...]:
+    """The metrics leaderboards show: the definition's `shown_metrics`, or every metric a
+    scenario has (its TPRs, lowest threshold first, then AUC, MIA and accuracy)."""
+    return definition.shown_metrics or (*definition.tpr_keys, *OTHER_METRICS)
+
+
+def metric_headings(definition: Definition) -> list[tuple[str, str]]:
+    """(metric key, column heading) of every metric, in the order tables show them: TPRs by
+    FPR (`TPR@10%`), then AUC, MIA and accuracy."""
+    tprs = [
+        (key, f"TPR@{threshold * 100:g}%")
+        for key, threshold in zip(definition.tpr_keys, definition.fpr_thresholds, strict=True)
+    ]
+    return [*tprs, ("AUC", "AUC"), ("MIA", "MIA"), ("accuracy", "Accuracy")]
+
+
+def ranking_words(track: Track, definition: Definition) -> str:
+    """The track's ranking score in words: `mean TPR at 10% FPR` (MICO), `highest TPR at 10%
+    FPR` (MIDST's max), `lowest ...`, or `mean rank by TPR at 10% FPR`."""
+    return f"{WORDS[track.ranking]} TPR at {definition.ranking_threshold * 100:g}% FPR"
+
+
 def mean_ranks(rows: Sequence[Mapping[str, float]]) -> list[float]:
     """Each row's mean rank over the scenarios (1 = best, ties share the lower rank); a
     scenario a row lacks ranks it last. For tracks ranked by `mean_rank`."""
@@ -102,7 +133,8 @@ def mean_ranks(rows: Sequence[Mapping[str, float]]) -> list[float]:
     ranks = np.zeros(len(rows))
     for scenario in scenarios:
         values = np.array([row.get(scenario, -np.inf) for row in rows])
-        ranks += 1 + np.array([np.sum(values > v) for v in values])
+        # 1 + how many are strictly greater, from the sorted values: n log n, not n^2.
+        ranks += 1 + values.size - np.searchsorted(np.sort(values), values, side="right")
     return [float(r) for r in ranks / len(scenarios)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.models.score import Score
 from app.models.submission import Submission
 from app.scoring.definition import Definition
+from app.scoring.definition import Track as DefinedTrack
+from app.scoring.scorer import aggregate, metric_headings, ranking_words
 
 if TYPE_CHECKING:
     from app.submissions.service import Uploads
@@ -35,9 +38,15 @@ STATUS = (
 
 
 class SplitScores(BaseModel):
-    """A split's ranking score (mean TPR at 10% FPR) and every metric of every scenario."""
+    """A split's ranking score (as the track aggregates its scenarios: MICO's mean TPR at 10%
+    FPR) and every metric of every scenario it was scored on."""
 
     ranking_score: float
+    ranking: str = Field(
+        "",
+        description="how the ranking score is made, in words",
+        examples=["mean TPR at 10% FPR", "highest TPR at 10% FPR"],
+    )
     scenarios: dict[str, dict[str, float]] = Field(
         examples=[{"cifar10_hi": {"TPR_FPR_1000": 0.31, "AUC": 0.66, "MIA": 0.25}}]
     )
@@ -150,11 +159,18 @@ class SubmissionList(BaseModel):
     next_offset: int | None
 
 
-def split_scores(rows: list[tuple[str, Score]], definition: Definition) -> SplitScores:
-    """A split's rows as the API shows them."""
+def split_scores(rows: list[tuple[str, Score]], definition: Definition, track: str) -> SplitScores:
+    """A split's rows as the API shows them, the ranking score aggregated as the track says
+    over the scenarios scored (an optional one left out is not among them). A track ranked
+    by mean rank shows a submission's mean metric: its rank depends on the others."""
+    spec = next((t for t in definition.tracks if t.name == track), DefinedTrack(track, ()))
     scenarios = {name: score.metrics for name, score in rows}
-    ranking = [metrics[definition.ranking_key] for metrics in scenarios.values()]
-    return SplitScores(ranking_score=sum(ranking) / len(ranking), scenarios=scenarios)
+    values = [metrics[definition.ranking_key] for metrics in scenarios.values()]
+    how = "mean" if spec.ranking == "mean_rank" else spec.ranking
+    words = ranking_words(replace(spec, ranking=how), definition)
+    if spec.ranking == "mean_rank":
+        words += f" over the {definition.scenario_word}s (the leaderboard ranks by mean rank)"
+    return SplitScores(ranking_score=aggregate(values, how), ranking=words, scenarios=scenarios)
 
 
 def shown_status(submission: Submission) -> ShownStatus:
@@ -184,7 +200,7 @@ def submission_out(
         description=submission.description,
         created_at=submission.created_at,
         scored_at=submission.scored_at,
-        scores={split: split_scores(rows, definition) for split, rows in shown.items()},
+        scores={split: split_scores(rows, definition, track) for split, rows in shown.items()},
         queue_ms=None if queue_ms is None else round(max(queue_ms, 0.0), 1),
         scoring_ms=submission.scoring_ms,
         url=f"/submissions/{submission.id}",
@@ -195,11 +211,7 @@ def submission_out(
 
 def metric_columns(definition: Definition) -> list[tuple[str, str]]:
     """(metric key, column heading) in the order tables show them: TPRs by FPR, then the rest."""
-    tprs = [
-        (key, f"TPR@{threshold * 100:g}%")
-        for key, threshold in zip(definition.tpr_keys, definition.fpr_thresholds, strict=True)
-    ]
-    return [*tprs, ("AUC", "AUC"), ("MIA", "MIA"), ("accuracy", "Accuracy")]
+    return metric_headings(definition)
 
 
 def uploads_out(uploads: Uploads) -> UploadsOut:
