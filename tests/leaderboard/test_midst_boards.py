@@ -150,6 +150,7 @@ def test_midst_from_development_to_the_reveal(arena: Arena) -> None:
     assert "Ranking score (highest TPR at 10% FPR)" in panel
     assert panel.count("<tr><td>tabsyn_black_box") == 1 and "tabddpm" not in panel
     assert "MIA" in panel and "TPR@0.1%" not in panel
+    assert "<th>Model type</th>" in panel
 
     # Final opens; its leaderboard stays hidden to participants until the reveal.
     final_phase = arena.session.scalars(
@@ -170,6 +171,7 @@ def test_midst_from_development_to_the_reveal(arena: Arena) -> None:
     _sign_in(arena, "org@example.org")
     exact = arena.browser.get(f"/competitions/{BLACK_SINGLE}/admin/submissions/{sly_last}").text
     assert "Final scores" in exact and "TPR@0.1%" not in exact
+    assert "<th>Model type</th>" in exact
     _sign_in(arena, "sly@example.org")
 
     revealed = arena.browser.post(f"{admin}/reveal", headers=organizer)

@@ -129,7 +129,8 @@ def _detail_context(
         "competition": competition,
         "user": user,
         "detail": service.submission_detail(session, competition, submission_id),
-        "columns": metric_columns(definition_of(competition)),
+        "columns": metric_columns(definition := definition_of(competition)),
+        "scenario_word": definition.scenario_word,
     }
 
 
