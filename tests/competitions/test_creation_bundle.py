@@ -323,8 +323,8 @@ def test_an_organizer_previews_a_bundle_then_creates_on_the_page(arena: Arena) -
     assert created.headers["location"] == "/competitions/mico-cifar10"
     page = arena.browser.get("/competitions/mico-cifar10").text
     assert (
-        "MICO - CIFAR-10 is created from bundle-cifar10.zip (CIFAR-10 images); no phase takes uploads now"
-        in page
+        "MICO - CIFAR-10 is created from bundle-cifar10.zip (CIFAR-10 images); "
+        "no phase takes uploads now" in page
     )
     assert "Welcome to MICO." in page
 
