@@ -108,11 +108,10 @@ class Upload:
 async def read_form(request: Request, *, carried: bool = False) -> Upload:
     """The form's files and fields, never reading past the bound: refused by its
     Content-Length before a byte is read, or as soon as a body without one passes it.
-    `carried`: text fields may hold the truth zip in base64 (the page's preview carries it)."""
-    limit = truth_max_bytes(request)
-    zip_bytes = max(limit, bundle_bound(limit))
-    part = encoded_size(zip_bytes) + schema.MAX_FILE_BYTES if carried else FORM_OVERHEAD
-    bound = body_bound(zip_bytes, carried)
+    `carried`: text fields may hold a zip in base64 (the page's preview carries its files)."""
+    limit = truth_max_bytes(request)  # the largest zip, truth or bundle (see `bundle_bound`)
+    part = encoded_size(limit) + schema.MAX_FILE_BYTES if carried else FORM_OVERHEAD
+    bound = body_bound(limit, carried)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > bound:
         raise too_large("the upload", int(declared), limit)
