@@ -1,7 +1,8 @@
 """In a real Chromium: an organizer creates MIDST's black-box single-table competition from its
 shipped definition and a zip of its released labels, from the home page's link: a definition
 with a wrong field is refused naming the file and the field, the preview shows what was found,
-Create lands on the new competition's page. Screenshots at 1280 and 390 px."""
+Create lands on the new competition's page. Another is created from MIDST's Codabench bundle.
+Screenshots at 1280 and 390 px."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.competitions.test_creation_bundle import midst_bundle
 from tests.fixtures.browser import PASSWORD
 from tests.fixtures.live import ORGANIZER, screenshot
 from tests.fixtures.midst import BLACK_SINGLE, DEFINITIONS, TRACKS, needs_data, truth_zip
@@ -70,3 +72,42 @@ def test_an_organizer_creates_midst_in_the_browser(new_page: NewPage, tmp_path: 
     assert "MIDST: black box, single table is created" in page.inner_text(".flash")
     assert "MIDST: black box, single table" in page.inner_text("h1")
     screenshot(page, "competition-created")
+
+
+def test_an_organizer_creates_midst_from_its_bundle_in_the_browser(
+    new_page: NewPage, tmp_path: Path
+) -> None:
+    """MIDST's Codabench bundle, chosen as a file in the page's second form: the preview says
+    what it maps to, its pages and its phases' dates; Create lands on the new competition's
+    page, which shows the bundle's overview."""
+    bundle = tmp_path / "midst_blackbox_single_table.zip"
+    bundle.write_bytes(midst_bundle())
+    page = new_page()
+    page.goto("/login")
+    page.fill("#email", ORGANIZER)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/account")
+    page.goto("/competitions/new")
+
+    page.set_input_files("#bundle", str(bundle))
+    page.fill("#bundle-slug", "midst-from-bundle")
+    page.click("#preview-bundle")
+    page.wait_for_selector("#preview-found")
+    mapping = page.inner_text("#bundle-mapping")
+    assert mapping.startswith("midst_blackbox_single_table.zip maps to definitions/"), mapping
+    pages = page.inner_text("#bundle-pages")
+    assert "Overview: Overview" in pages and "Terms:" in pages, pages
+    phases = page.inner_text("#found-phases")
+    assert "Black Box Dev Phase" in phases and "open now" in phases and "UTC" in phases
+    assert "optional" in page.inner_text(f"#found-{TRACK}-tabsyn_black_box")
+    assert "midst_blackbox_single_table.zip" in page.inner_text("#kept-bundle")
+    screenshot(page, "competition-new-bundle-preview")
+
+    page.click("#create-from-bundle")
+    page.wait_for_url("**/competitions/midst-from-bundle")
+    notice = page.inner_text(".flash")
+    assert notice.startswith("MIDST - Black Box Single Table Competition is created from "), notice
+    assert "Black Box Dev Phase takes uploads" in notice
+    assert "Membership inference over synthetic tables." in page.inner_text("main")
+    screenshot(page, "competition-created-from-bundle")
