@@ -31,12 +31,12 @@ def _rgba(colour: str, opacity: float = 1.0) -> tuple[int, int, int, int]:
 
 def to_png(figure: Figure, scale: int = SCALE) -> bytes:
     """The figure as a PNG of `scale` pixels per unit, on white."""
-    image = Image.new("RGBA", (figure.width * scale, figure.height * scale), "#ffffff")
-    draw = ImageDraw.Draw(image, "RGBA")
+    image = Image.new("RGB", (figure.width * scale, figure.height * scale), "#ffffff")
+    draw = ImageDraw.Draw(image, "RGBA")  # RGBA on RGB: translucent fills blend in
     for shape in figure.shapes:
         _draw(image, draw, shape, scale)
     out = io.BytesIO()
-    image.convert("RGB").save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
@@ -81,6 +81,5 @@ def _label(image: Image.Image, draw: ImageDraw.ImageDraw, label: Label, k: int) 
     layer = Image.new("RGBA", size, (255, 255, 255, 0))
     ImageDraw.Draw(layer).text((2 - left, 2 - top), text, font=font, fill=fill)
     turned = layer.rotate(90, expand=True)
-    image.alpha_composite(
-        turned, (round(label.x * k - turned.width / 2), round(label.y * k - turned.height / 2))
-    )
+    where = (round(label.x * k - turned.width / 2), round(label.y * k - turned.height / 2))
+    image.paste(turned, where, turned)

@@ -22,7 +22,7 @@ from app.core.charts import PALETTE
 
 Anchor = Literal["start", "middle", "end"]
 FONT = 13  # as the ROC charts: legible when a phone's card scales a 360-unit chart down
-_LEFT, _RIGHT, _TOP, _BOTTOM = 62, 14, 32, 50
+_LEFT, _RIGHT, _TOP, _BOTTOM = 62, 14, 40, 50  # the top leaves the heading clear of the ticks
 INK, MUTED, GRID, AXIS = "#222", "#555", "#e6e8ec", "#8a8f98"
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _GOLDEN = 0.6180339887  # spreads a strip plot's dots evenly without randomness
@@ -202,13 +202,14 @@ def per_day_chart(
     ticks = [t for t in ticks if t == int(t)] or [0.0, 1.0]  # whole entries only
     area, shapes = _frame(width, height, ticks, title, "Entries")
     slot = area.width / max(len(days), 1)
+    bar = min(slot * 0.76, 40.0)  # a few days' bars stay bars, not blocks
     for i, (_, count) in enumerate(days):
         y = area.y(count)
         shapes.append(
             Box(
-                area.left + i * slot + slot * 0.12,
+                area.left + (i + 0.5) * slot - bar / 2,
                 y,
-                slot * 0.76,
+                bar,
                 area.bottom - y,
                 PALETTE[0],
                 role="stat-bar",
@@ -266,8 +267,9 @@ def best_chart(
     fmt = "%H:%M" if end - start < timedelta(days=2) else "%m-%d"
     for i in range(4):
         at = start + (end - start) * i / 3
+        anchor: Anchor = "end" if i == 3 else "middle"  # the last stays inside the chart
         shapes.append(
-            Label(x(at), area.bottom + FONT + 4, at.strftime(fmt), colour=MUTED, role="stat-tick")
+            Label(x(at), area.bottom + FONT + 4, at.strftime(fmt), anchor, MUTED, role="stat-tick")
         )
     shapes.append(Label(area.left + area.width / 2, height - 10, "Time (UTC)", role="stat-axis"))
     desc = f"Step line: the best score so far rose {len(points) - 1} times, to {values[-1]:.4f}"

@@ -109,7 +109,7 @@ def latex_table(analysis: Analysis, caption: str, label: str) -> str:
     columns = [
         "Rank",
         "Participant",
-        latex_escape(analysis.rules.words.capitalize()),
+        latex_escape(analysis.rules.words[:1].upper() + analysis.rules.words[1:]),
         *(latex_escape(n) for n in analysis.scenarios),
     ]
     if intervals:

@@ -261,7 +261,7 @@ def _download(
 
 
 def _chart_title(competition: Competition, track: Track, found: statistics.Analysis) -> str:
-    return f"{track.title or track.name} ({found.split}): {paper.heading(found)} per participant"
+    return f"{track.title or track.name} ({found.split}): {paper.heading(found)}"
 
 
 def _tabs(session: Session, competition: Competition, user: User | None) -> dict[str, Any]:
@@ -314,8 +314,8 @@ def statistics_page(
             to_svg(
                 best_chart(
                     [(b.at, b.score) for b in best],
-                    title=f"{name}: best score over time ({split})",
-                    y_label=rules.words.capitalize(),
+                    title=f"{name}: best score ({split})",
+                    y_label=rules.words[:1].upper() + rules.words[1:],
                 )
             )
         )
