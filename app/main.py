@@ -32,6 +32,7 @@ from app.core.jobs import Dispatcher
 from app.core.logs import request_id
 from app.core.templating import templates
 from app.leaderboard import router as leaderboard_router
+from app.leaderboard import statistics_router
 from app.leaderboard.microcache import AnonymousLeaderboards, route_of
 from app.leaderboard.service import StandingsCache
 from app.mail import outbox
@@ -101,6 +102,7 @@ def create_app(
     app.include_router(submissions_router.api)
     app.include_router(leaderboard_router.pages, include_in_schema=False)
     app.include_router(leaderboard_router.api)
+    app.include_router(statistics_router.router)  # a track's statistics and analysis
     app.include_router(admin_site.pages, include_in_schema=False)  # the organizers' back office
     app.include_router(admin_site.api)
     app.add_exception_handler(DomainError, _domain_error)
