@@ -233,8 +233,8 @@ def rank_intervals(
     entries: list[Entry], replicated: dict[int, NDArray[np.float32]], confidence: float = 0.95
 ) -> list[Entry]:
     """Each row's rank in every common replicate (all rows scored under the same weights:
-    `app.scoring.bootstrap`), among the rows that have replicates, ties to the higher row as
-    on the board; its rank interval, the central `confidence` share of those ranks; and its
+    `app.scoring.bootstrap`), among the rows that have replicates, equal scores sharing the
+    better rank; its rank interval, the central `confidence` share of those ranks; and its
     group: a row joins the group above it while its rank interval overlaps the group's first
     row's, else starts the next. Anchored on the group's first row, not chained row to row,
     so that a group never holds two rows the data can tell apart from each other (the first
@@ -245,9 +245,9 @@ def rank_intervals(
         return entries
     scores = np.stack([replicated[e.submission_id] for e in ranked]).astype(np.float64)
     scores[~np.isfinite(scores)] = -np.inf  # a replicate without a score ranks the row last
-    order = np.argsort(-scores, axis=0, kind="stable")  # the board's order breaks ties
+    order = np.argsort(-scores, axis=0, kind="stable")
     ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(1, len(ranked) + 1)[:, None], axis=0)
+    np.put_along_axis(ranks, order, _tied_ranks(np.take_along_axis(scores, order, 0)), axis=0)
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(ranks, [tail, 100 - tail], axis=1, method="nearest")
     found: dict[int, tuple[int, int, int]] = {}
@@ -262,6 +262,16 @@ def rank_intervals(
         else e
         for e in entries
     ]
+
+
+def _tied_ranks(ordered: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Ranks of each column's scores, best first: 1 plus how many score strictly more, so that
+    equal scores (identical predictions) share the better rank."""
+    position = np.arange(1, ordered.shape[0] + 1)[:, None]
+    new = np.ones(ordered.shape, bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    ranks: NDArray[np.intp] = np.maximum.accumulate(np.where(new, position, 0), axis=0)
+    return ranks
 
 
 def _ladder(session: Session, track: Track, split: str, eta: float) -> list[Entry]:
