@@ -1,22 +1,35 @@
 """Bootstrap intervals of the ranking score: how far the data lets two rows be told apart.
 
-A replicate gives each challenge point of each scenario a Poisson(1) weight (the Poisson
-bootstrap: as if the point had been drawn that many times) and computes the ranking score of
-the weighted points exactly as `app.scoring.metrics` does for real ones: the ROC curve with
-collinear points dropped as scikit-learn drops them, the largest TPR among ROC points whose FPR
-is strictly below the threshold, aggregated over the scenarios the submission has as the
-track's ranking score is (MICO: the mean; MIDST: the max). The interval is the central
-`confidence` share of the replicates (the percentile bootstrap).
+The intervals are a cluster bootstrap (`ranking_interval`): the challenge points of one model
+are not independent (an attack works better on some models than on others), so a replicate
+resamples the models: each model of each scenario gets a Poisson(1) weight, as if it had been
+drawn that many times, and its points all carry it (`cluster_weights`). Its points are kept as
+they are, not resampled again within the model: resampling whole clusters already reproduces
+the within-model noise, and resampling the points again would count it twice and widen the
+interval (Davison & Hinkley 1997, Bootstrap Methods and their Application, section 3.8,
+two-stage sampling: with many clusters, resample clusters with replacement and the units
+within them without, i.e. keep them; Field & Welsh 2007, Bootstrapping clustered data, JRSS B
+69(3), on when the cluster bootstrap is consistent). The weights come from a seed of the track
+and split, not of the submission: every submission of a track is scored under the same
+replicates, so one replicate ranks them against one another (rank intervals,
+`app.leaderboard.service.rank_intervals`).
+
+A replicate computes the ranking score of the weighted points exactly as `app.scoring.metrics`
+does for real ones: the ROC curve with collinear points dropped as scikit-learn drops them, the
+largest TPR among ROC points whose FPR is strictly below the threshold, aggregated over the
+scenarios the submission has as the track's ranking score is (MICO: the mean; MIDST: the max).
+The interval is the central `confidence` share of the replicates (the percentile bootstrap).
 
 `weighted_tpr_at_fpr` is the plain version, one weight per point: with every weight 1 it is
 the official metric to the last bit, with integer weights the official metric of the points
-repeated that many times. The bootstrap does not draw 10,000 weights per replicate: only the
-non-members up to a little past the threshold decide where the FPR crosses it, and only the
-few ROC points before the crossing need their members' weights one by one; every other sum of
-weights is drawn at once (a sum of n Poisson(1) weights is Poisson(n)), and the rare replicate
-that needs more gets it drawn given that sum (a multinomial). Same distribution, about 100
-times less work; `_Explicit` replays given weights through it, so the tests check it against
-the plain version.
+repeated that many times. `tpr_of_weights` gives the same numbers reading only what decides
+them: the non-members up to a little past the cut, the members of the few ROC points before
+each replicate's crossing, and one sum of the members before those.
+
+`bootstrap_tpr` is the point bootstrap the intervals used before (a Poisson(1) weight per point,
+drawn only where it matters: a sum of n Poisson(1) weights is one Poisson(n) draw, and the
+rare replicate that needs more gets it drawn given that sum, a multinomial). The tests keep it
+to show what it misses: on data with a model effect it under-covers.
 """
 
 from __future__ import annotations
