@@ -92,6 +92,8 @@ def board_of(
             rules = board_rules.rules_of(held, ranked)
             entries = service.standings(own, held, ranked, split, exact=exact, rules=rules)
             entries = service.with_reveal(own, ranked, split, entries)
+            if exact and not rules.by_mean_rank:  # as the score intervals
+                entries = service.with_rank_intervals(own, split, entries)
             # Curves would give exact scores away: none under the Ladder.
             charts = _overlays(service.top_rocs(own, entries, split)) if exact else {}
         return Board(

@@ -1,5 +1,7 @@
-"""The intervals job: a scored submission's 95% bootstrap interval of its ranking score, per
-split, computed after its scores are committed and shown, at low priority.
+"""The intervals job: a scored submission's 95% cluster-bootstrap interval of its ranking score,
+per split, and its replicates' scores (for rank intervals), computed after its scores are
+committed and shown, at low priority. Every submission of a track and split is resampled with
+the same weights (`seed_of`).
 
 Safe to run any number of times, at once or one after the other: it computes only rankings
 still without an interval, and writes them only if the submission is still scored as it was
@@ -35,7 +37,7 @@ from app.scoring.problems import InvalidInput
 from app.scoring.readers import GroundTruth, read_submission
 
 log = logging.getLogger(__name__)
-SEED = 0x6D69615F6369  # "mia_ci": with the submission id and the split, a replicate's seed
+SEED = 0x6D69615F6369  # "mia_ci": with the track id and the split, the replicates' seed
 BATCH = 200  # rankings the sweeper sends again at most, per sweep
 
 
@@ -45,6 +47,7 @@ class Job:
 
     zip_bytes: bytes
     track: str
+    track_id: int
     scores: dict[str, float]  # split -> the stored ranking score, for splits without interval
     truth: GroundTruth
     definition: Definition  # read in the reading session: tracks and scenarios as stored
@@ -62,7 +65,7 @@ def compute_intervals(factory: SessionFactory, submission_id: int) -> str:
         predictions = read_submission(job.zip_bytes, definition=definition, track=job.track)
         intervals = {
             split: ranking_interval(
-                predictions, job.truth, definition, split, seed=seed_of(submission_id, split)
+                predictions, job.truth, definition, split, seed=seed_of(job.track_id, split)
             )
             for split in job.scores
         }
@@ -74,9 +77,10 @@ def compute_intervals(factory: SessionFactory, submission_id: int) -> str:
     return "done" if written else "skipped"
 
 
-def seed_of(submission_id: int, split: str) -> tuple[int, int, int]:
-    """The same replicates for the same submission and split, every time."""
-    return (SEED, submission_id, zlib.crc32(split.encode()))
+def seed_of(track_id: int, split: str) -> tuple[int, int, int]:
+    """The same replicates for every submission of a track on a split, every time: common
+    replicates, so that one replicate ranks the submissions against one another."""
+    return (SEED, track_id, zlib.crc32(split.encode()))
 
 
 def _read(session: Session, submission_id: int) -> Job | None:
@@ -109,6 +113,7 @@ def _read(session: Session, submission_id: int) -> Job | None:
     return Job(
         zip_bytes=read_bytes(session, Submission.zip_bytes, submission_id),
         track=found.Track.name,
+        track_id=found.Track.id,
         scores=scores,
         truth=truth,
         definition=definition_of(found.Competition),
@@ -139,7 +144,11 @@ def _write(session: Session, submission_id: int, job: Job, intervals: dict[str, 
                 Ranking.ranking_score == interval.estimate,
                 Ranking.ci_low.is_(None),
             )
-            .values(ci_low=interval.low, ci_high=interval.high)
+            .values(
+                ci_low=interval.low,
+                ci_high=interval.high,
+                replicates=interval.replicated.astype("<f4").tobytes(),
+            )
         )
         written += result.rowcount  # type: ignore[attr-defined]
     return written > 0

@@ -43,10 +43,21 @@ class EntryOut(BaseModel):
     scenarios: dict[str, dict[str, float]]
     revealed_rank: int | None
     ci_low: float | None = Field(
-        description="the ranking score's 95% bootstrap interval (resampling challenge points); "
-        "null until computed, and always under the Ladder"
+        description="the ranking score's 95% cluster-bootstrap interval (resampling models, "
+        "then keeping their challenge points); null until computed, and always under the Ladder"
     )
     ci_high: float | None
+    rank_low: int | None = Field(
+        None,
+        description="the 95% range of the row's rank over the same bootstrap replicates as "
+        "every other row's; null until computed, under the Ladder and for mean ranks",
+    )
+    rank_high: int | None = None
+    group: int | None = Field(
+        None,
+        description="rows the data cannot tell apart share a group (1: the leader's): a row "
+        "joins the group above while its rank interval overlaps the group's first row's",
+    )
 
 
 class LeaderboardOut(BaseModel):
@@ -69,6 +80,9 @@ class LeaderboardOut(BaseModel):
                             "revealed_rank": None,
                             "ci_low": 0.281,
                             "ci_high": 0.349,
+                            "rank_low": 1,
+                            "rank_high": 3,
+                            "group": 1,
                         }
                     ],
                 }
@@ -126,6 +140,9 @@ def _csv(board: boards.Board, filename: str) -> Response:
         "ranking_score",
         "ci_low",
         "ci_high",
+        "rank_low",
+        "rank_high",
+        "group",
         "submitted_at",
         "submissions",
         *(f"{s}:{m}" for s in scenarios for m in metrics),
@@ -138,6 +155,9 @@ def _csv(board: boards.Board, filename: str) -> Response:
             repr(e.ranking_score),
             _cell(e.ci_low),
             _cell(e.ci_high),
+            _cell(e.rank_low),
+            _cell(e.rank_high),
+            _cell(e.group),
             e.submitted_at.isoformat(),
             e.submissions,
             *(_cell(e.scenarios.get(s, {}).get(m)) for s in scenarios for m in metrics),
@@ -147,7 +167,7 @@ def _csv(board: boards.Board, filename: str) -> Response:
     return csv_download(filename, header, rows)
 
 
-def _cell(value: float | None) -> str:
+def _cell(value: float | int | None) -> str:
     """A number exactly, or nothing when absent."""
     return "" if value is None else repr(value)
 

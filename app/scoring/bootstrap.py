@@ -1,30 +1,43 @@
 """Bootstrap intervals of the ranking score: how far the data lets two rows be told apart.
 
-A replicate gives each challenge point of each scenario a Poisson(1) weight (the Poisson
-bootstrap: as if the point had been drawn that many times) and computes the ranking score of
-the weighted points exactly as `app.scoring.metrics` does for real ones: the ROC curve with
-collinear points dropped as scikit-learn drops them, the largest TPR among ROC points whose FPR
-is strictly below the threshold, aggregated over the scenarios the submission has as the
-track's ranking score is (MICO: the mean; MIDST: the max). The interval is the central
-`confidence` share of the replicates (the percentile bootstrap).
+The intervals are a cluster bootstrap (`ranking_interval`): the challenge points of one model
+are not independent (an attack works better on some models than on others), so a replicate
+resamples the models: each model of each scenario gets a Poisson(1) weight, as if it had been
+drawn that many times, and its points all carry it (`cluster_weights`). Its points are kept as
+they are, not resampled again within the model: resampling whole clusters already reproduces
+the within-model noise, and resampling the points again would count it twice and widen the
+interval (Davison & Hinkley 1997, Bootstrap Methods and their Application, section 3.8,
+two-stage sampling: with many clusters, resample clusters with replacement and the units
+within them without, i.e. keep them; Field & Welsh 2007, Bootstrapping clustered data, JRSS B
+69(3), on when the cluster bootstrap is consistent). The weights come from a seed of the track
+and split, not of the submission: every submission of a track is scored under the same
+replicates, so one replicate ranks them against one another (rank intervals,
+`app.leaderboard.service.rank_intervals`).
+
+A replicate computes the ranking score of the weighted points exactly as `app.scoring.metrics`
+does for real ones: the ROC curve with collinear points dropped as scikit-learn drops them, the
+largest TPR among ROC points whose FPR is strictly below the threshold, aggregated over the
+scenarios the submission has as the track's ranking score is (MICO: the mean; MIDST: the max).
+The interval is the central `confidence` share of the replicates (the percentile bootstrap).
 
 `weighted_tpr_at_fpr` is the plain version, one weight per point: with every weight 1 it is
 the official metric to the last bit, with integer weights the official metric of the points
-repeated that many times. The bootstrap does not draw 10,000 weights per replicate: only the
-non-members up to a little past the threshold decide where the FPR crosses it, and only the
-few ROC points before the crossing need their members' weights one by one; every other sum of
-weights is drawn at once (a sum of n Poisson(1) weights is Poisson(n)), and the rare replicate
-that needs more gets it drawn given that sum (a multinomial). Same distribution, about 100
-times less work; `_Explicit` replays given weights through it, so the tests check it against
-the plain version.
+repeated that many times. `tpr_of_weights` gives the same numbers reading only what decides
+them: the non-members up to a little past the cut, the members of the few ROC points before
+each replicate's crossing, and one sum of the members before those.
+
+`bootstrap_tpr` is the point bootstrap the intervals used before (a Poisson(1) weight per point,
+drawn only where it matters: a sum of n Poisson(1) weights is one Poisson(n) draw, and the
+rare replicate that needs more gets it drawn given that sum, a multinomial). The tests keep it
+to show what it misses: on data with a model effect it under-covers.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -39,6 +52,7 @@ IntArray = NDArray[np.int64]
 REPLICATES = 1000
 WINDOW = 32  # ROC points before the crossing whose members are drawn one group at a time
 HEAD_SIGMAS = 8  # non-members drawn one by one: the threshold's share, and this many sd more
+HEAD_MARGIN = 1.5  # common weights: non-members read one by one, as a multiple of the cut's
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,8 @@ class Interval:
     low: float
     high: float
     estimate: float
+    # Each replicate's ranking score, in the order of the common replicates (NaN: none).
+    replicated: FloatArray = field(default_factory=lambda: np.empty(0), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -288,6 +304,117 @@ def bootstrap_tpr(
     return _tpr_drawn(ranked, _Random(ranked, rng, replicates), replicates, threshold)
 
 
+def cluster_weights(
+    rng: np.random.Generator, models: int, points_per_model: int, replicates: int = REPLICATES
+) -> NDArray[np.uint8]:
+    """A (points, replicates) array of cluster-bootstrap weights, point-major (one row per
+    challenge point, models in order, `points_per_model` points each): every model draws a
+    Poisson(1) weight per replicate, as if it had been drawn that many times, and each of its
+    points carries that weight (the models resampled, the points of a drawn model kept).
+    A point row is what a submission's ranked order gathers, so rows are contiguous."""
+    per_model = poisson_weights(rng, replicates, models).T  # (models, replicates)
+    return np.repeat(per_model, points_per_model, axis=0)
+
+
+def tpr_of_weights(
+    ranked: Ranked,
+    weights: NDArray[np.uint8],
+    totals: tuple[IntArray, IntArray],
+    threshold: float,
+) -> FloatArray:
+    """TPR at FPR < `threshold` of each replicate (a column of the point-major `weights`,
+    points in their own order; `totals`: each column's member and non-member weight): the
+    numbers `weighted_tpr_at_fpr` gives for the transposed weights, reading only what decides
+    them: the non-members up to a margin past the cut, one by one; the members of the WINDOW
+    thresholds before each replicate's crossing; one sum of the members before those. The rare
+    replicate that crosses later, or has no ROC point in its window, is computed the plain way.
+    """
+    total_tp, total_fp = totals
+    replicates = weights.shape[1]
+    valid = (total_tp > 0) & (total_fp > 0)
+    if not valid.any():
+        return np.full(replicates, np.nan)
+    cut = _cutoff(np.where(valid, total_fp, 1), threshold)
+    nonmember_count = np.cumsum(ranked.nonmembers)  # per threshold, up to and including it
+    member_count = np.cumsum(ranked.members)
+    nonmembers = int(nonmember_count[-1])
+    wanted = min(nonmembers, int(threshold * nonmembers * HEAD_MARGIN) + 64)
+    head = int(nonmember_count[np.searchsorted(nonmember_count, wanted)])  # whole thresholds
+    nonmember_order = ranked.order[~ranked.member]
+    fp_cum = _running(weights[nonmember_order[:head]], np.zeros(replicates, np.int64))
+    under = np.count_nonzero(fp_cum[1:] < cut, axis=0)  # non-members before the cut
+    late = valid & (under == head) & (head < nonmembers)
+    crossing = np.minimum(np.searchsorted(nonmember_count, under, side="right"), ranked.groups - 1)
+    crossing = np.where(late | ~valid, 0, crossing)
+    columns = crossing[:, None] - WINDOW + np.arange(WINDOW + 1)
+    start = columns[:, 0]
+    first = int(member_count[max(int(start.min()) - 2, 0)]) if start.min() > 1 else 0
+    member_order = ranked.order[ranked.member]
+    base = weights[member_order[:first]].sum(axis=0, dtype=np.int64)
+    last_member = int(member_count[int(crossing.max())])
+    tp_cum = _running(weights[member_order[first:last_member]], base)
+    lane = np.arange(replicates)[:, None]
+
+    def tp_at(cols: NDArray[np.intp]) -> IntArray:
+        at: IntArray = np.where(cols >= 0, tp_cum[member_count[cols] - first, lane], 0)
+        return at
+
+    def fp_at(cols: NDArray[np.intp]) -> IntArray:
+        at: IntArray = np.where(cols >= 0, fp_cum[nonmember_count[cols], lane], 0)
+        return at
+
+    clipped = np.maximum(columns, 0)
+    tps = np.where(columns >= 0, tp_at(clipped), 0)
+    fps = np.where(columns >= 0, fp_at(clipped), 0)
+    before = (start - 1)[:, None]
+    tp_before = np.where(start > 0, tp_at(np.maximum(before, 0))[:, 0], 0)
+    fp_before = np.where(start > 0, fp_at(np.maximum(before, 0))[:, 0], 0)
+    last = _last_kept(tps, fps, tp_before, fp_before, np.full(replicates, WINDOW))
+    tp = np.where(last >= 0, np.take_along_axis(tps, np.maximum(last, 0)[:, None], 1)[:, 0], 0)
+    tpr = _tpr(tp, total_tp, total_fp)
+    plain = np.flatnonzero(valid & (late | ((last < 0) & (tp_before + fp_before > 0))))
+    if plain.size:  # rare: the whole order, the plain way
+        rows = np.ascontiguousarray(weights[:, plain][ranked.order].T)
+        tpr[plain] = _tpr_rows(ranked, rows, threshold)
+    return tpr
+
+
+def _running(rows: NDArray[np.uint8], base: IntArray) -> IntArray:
+    """(len(rows) + 1, replicates): `base`, then `base` plus the rows one by one. A loop over
+    rows: numpy's cumsum down a C-ordered array's first axis is 6 times slower."""
+    out = np.empty((rows.shape[0] + 1, base.size), np.int64)
+    out[0] = base
+    for i in range(rows.shape[0]):
+        np.add(out[i], rows[i], out=out[i + 1])
+    return out
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One scenario's common replicates on one split: the weights every submission of the
+    track is scored under, and each replicate's member and non-member weight."""
+
+    weights: NDArray[np.uint8]  # (points, replicates)
+    totals: tuple[IntArray, IntArray]
+
+
+@lru_cache(maxsize=12)
+def _frame(seed: tuple[int, ...], labels: bytes, points_per_model: int, replicates: int) -> Frame:
+    """The weights of a (track, split, scenario) seed, made once per process (10 MB for
+    10,000 points): every submission of the track reads the same ones."""
+    member = np.frombuffer(labels, dtype=np.float64) != 0
+    if member.size % points_per_model:
+        raise ValueError(
+            f"{member.size} challenge points are not models of {points_per_model} points each"
+        )
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    weights = cluster_weights(rng, member.size // points_per_model, points_per_model, replicates)
+    weights.setflags(write=False)
+    total_tp = weights[member].sum(axis=0, dtype=np.int64)
+    total_fp = weights[~member].sum(axis=0, dtype=np.int64)
+    return Frame(weights, (total_tp, total_fp))
+
+
 def ranking_interval(
     predictions: Predictions,
     truth: GroundTruth,
@@ -298,35 +425,39 @@ def ranking_interval(
     replicates: int = REPLICATES,
     confidence: float = 0.95,
 ) -> Interval:
-    """The bootstrap interval of a submission's ranking score on `split`, the same for the same
-    `seed`: each replicate aggregates its scenarios as the track does (mean, max or min; a
-    mean_rank track's score is the mean), over the scenarios the submission has (an optional
-    one left out is skipped, as scoring skips it). ValueError when a required scenario's
-    predictions or any scored scenario's labels are missing."""
+    """The cluster-bootstrap interval of a submission's ranking score on `split`, and its
+    replicates: the same `seed` gives the same weights, so submissions of one track and split
+    given one seed share their replicates (what rank intervals compare). Each replicate
+    aggregates its scenarios as the track does (mean, max or min; a mean_rank track's score is
+    the mean), over the scenarios the submission has (an optional one left out is skipped, as
+    scoring skips it). ValueError when a required scenario's predictions or any scored
+    scenario's labels are missing, or the points are not whole models."""
     track = definition.track(predictions.track)
-    streams = np.random.SeedSequence(seed).spawn(len(track.scenarios))
+    base = tuple(np.atleast_1d(np.asarray(seed, dtype=np.int64)).tolist())
     threshold = definition.ranking_threshold
     replicated, estimates = [], []
-    for scenario, stream in zip(track.scenarios, streams, strict=True):
+    for index, scenario in enumerate(track.scenarios):
         key = (scenario, split)
         if key not in predictions.values and scenario in track.optional:
-            continue  # its stream stays unused: the others' replicates do not move
+            continue  # its weights stay unused: the others' replicates do not move
         if key not in predictions.values or not truth.has(scenario, split):
             raise ValueError(f"no {split} predictions or labels for {scenario}")
         labels, values = truth.labels[key], predictions.values[key]
         ones = np.ones((1, values.size), np.uint8)
         estimates.append(float(weighted_tpr_at_fpr(labels, values, ones, threshold)[0]))
-        rng = np.random.default_rng(stream)
-        replicated.append(bootstrap_tpr(labels, values, threshold, rng, replicates))
+        truth_bytes = np.ascontiguousarray(labels, dtype=np.float64).tobytes()
+        frame = _frame((*base, index), truth_bytes, definition.points_per_model, replicates)
+        ranked = rank(labels, values)
+        replicated.append(tpr_of_weights(ranked, frame.weights, frame.totals, threshold))
     if not replicated:
         raise ValueError(f"no {split} predictions for any scenario of {track.name}")
-    statistic = _aggregated(np.array(replicated), track.ranking)
-    statistic = statistic[np.isfinite(statistic)]
+    scores = _aggregated(np.array(replicated), track.ranking)
+    statistic = scores[np.isfinite(scores)]
     if not statistic.size:
         raise ValueError(f"no replicate of {split} weighs both members and non-members")
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(statistic, [tail, 100 - tail])
-    return Interval(float(low), float(high), aggregate(estimates, track.ranking))
+    return Interval(float(low), float(high), aggregate(estimates, track.ranking), scores)
 
 
 def _aggregated(replicated: FloatArray, how: Aggregate) -> FloatArray:

@@ -70,6 +70,13 @@ def test_the_score_shows_at_once_and_its_interval_once_the_job_has_run(arena: Ar
     )
     assert [float(r["ci_low"]) for r in rows] == [e["ci_low"] for e in entries]
     assert [float(r["ci_high"]) for r in rows] == [e["ci_high"] for e in entries]
+    # Strong and weak: each alone at its rank in every common replicate, groups apart.
+    assert [(e["rank_low"], e["rank_high"], e["group"]) for e in entries] == [(1, 1, 1), (2, 2, 2)]
+    assert [(r["rank_low"], r["rank_high"], r["group"]) for r in rows] == [
+        ("1", "1", "1"),
+        ("2", "2", "2"),
+    ]
+    assert "Rank 95%" in page and "2–2" in page and 'aria-label="group 2"' in page
 
 
 def test_the_job_is_idempotent_and_reproducible_and_a_rescore_computes_it_again(
@@ -131,12 +138,15 @@ def test_the_ladder_hides_intervals_from_participants_but_not_from_organizers(
     for headers in ({}, ada):  # anonymous and the participant herself
         (entry,) = _entries(arena, **headers)
         assert entry["ci_low"] is None and entry["ci_high"] is None
+        assert entry["rank_low"] is None and entry["rank_high"] is None and entry["group"] is None
         table = arena.browser.get(BOARD, params={"format": "csv"}, headers=headers).text
         assert list(csv.DictReader(io.StringIO(table)))[0]["ci_low"] == ""
     page = arena.browser.get(PAGE).text
     assert 'id="ladder"' in page and "95% interval" not in page and "interval-legend" not in page
+    assert "Rank 95%" not in page
     (exact,) = _entries(arena, **organizer)
     assert isinstance(exact["ci_low"], float) and isinstance(exact["ci_high"], float)
+    assert (exact["rank_low"], exact["rank_high"], exact["group"]) == (1, 1, 1)
 
 
 def test_final_intervals_stay_hidden_until_the_reveal(arena: Arena) -> None:
