@@ -83,6 +83,30 @@ def test_rescoring_from_the_page_scores_again_once(arena: Arena) -> None:
     assert again.status_code == 401
 
 
+def test_the_export_carries_score_and_rank_intervals(arena: Arena) -> None:
+    """Once the intervals job has run, each exported row has its 95% score interval around
+    its score and its rank interval and group; a CSV cell is empty where none is computed."""
+    _, ada = arena.participant("ada@example.org")
+    _, bo = arena.participant("bo@example.org")
+    arena.upload(ada, arena.zip("cifar10-strong"))
+    arena.upload(bo, arena.zip("cifar10-random"))
+    arena.score_sent()
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    export = "/api/v1/admin/competitions/mico/tracks/cifar10/export"
+    before = arena.browser.get(export, params={"format": "csv"}, headers=organizer).text
+    header = before.splitlines()[0].split(",")
+    assert header[5:10] == ["ci_low", "ci_high", "rank_low", "rank_high", "group"]
+    assert before.splitlines()[1].split(",")[5:10] == [""] * 5  # not computed yet
+    assert arena.intervals_sent() == ["done", "done"]
+    rows = arena.browser.get(export, headers=organizer).json()
+    dev = [r for r in rows if r["split"] == "dev"]
+    assert [r["participant"] for r in dev] == ["ada", "bo"]
+    for row in dev:
+        assert row["ci_low"] <= row["ranking_score"] <= row["ci_high"]
+    assert (dev[0]["rank_low"], dev[0]["rank_high"], dev[0]["group"]) == (1, 1, 1)
+    assert dev[1]["rank_low"] == 2 and dev[1]["group"] == 2
+
+
 def test_results_export_with_provenance_and_the_audit_log(arena: Arena) -> None:
     _, ada = arena.participant("ada@example.org")
     submission = arena.upload(ada, arena.zip("cifar10-strong")).json()["id"]

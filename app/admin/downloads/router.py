@@ -123,5 +123,10 @@ def _export(
     return csv_download(
         name,
         EXPORT_COLUMNS,
-        ([spreadsheet_safe(str(r[c])) for c in EXPORT_COLUMNS] for r in rows),
+        ([_cell(r[c]) for c in EXPORT_COLUMNS] for r in rows),
     )
+
+
+def _cell(value: object) -> str:
+    """A CSV cell: empty for a value not computed (an interval still to come), never "None"."""
+    return "" if value is None else spreadsheet_safe(str(value))

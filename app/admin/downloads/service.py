@@ -23,7 +23,7 @@ from app.competitions.visibility import splits_of
 from app.core.db import committing
 from app.core.downloads import spreadsheet_safe
 from app.core.errors import NotFound
-from app.leaderboard.service import standings
+from app.leaderboard.service import standings, with_rank_intervals
 from app.models.competition import Competition
 from app.models.submission import Submission
 from app.models.team import Team
@@ -203,12 +203,15 @@ def _printable(text: str) -> str:
 def export(
     session: Session, competition: Competition, organizer: User, track: Track
 ) -> list[dict[str, Any]]:
-    """Every ranked row of a track on every split, exact, with its provenance: the zip's
-    SHA-256, the scorer's version, the ground truth's digest and when it was scored."""
+    """Every ranked row of a track on every split, exact, with its intervals (score and rank)
+    and its provenance: the zip's SHA-256, the scorer's version, the ground truth's digest and
+    when it was scored."""
     rows = []
     for split in splits_of(session, competition):
         digest = truth_digest(session, track, split)
-        entries = standings(session, competition, track, split)
+        entries = with_rank_intervals(
+            session, split, standings(session, competition, track, split)
+        )
         stored = {
             s.id: s
             for s in session.execute(
