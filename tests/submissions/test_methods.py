@@ -82,9 +82,7 @@ def test_a_huge_field_is_refused_naming_it(arena: Arena) -> None:
 def test_only_the_owner_may_name_it_others_are_told_it_does_not_exist(arena: Arena) -> None:
     submission, _ = _uploaded(arena)
     _, stranger = arena.participant("eve@example.org")
-    answer = arena.browser.patch(
-        f"/api/v1/submissions/{submission}", headers=stranger, json=LINKS
-    )
+    answer = arena.browser.patch(f"/api/v1/submissions/{submission}", headers=stranger, json=LINKS)
     assert answer.status_code == 404
     assert answer.json()["detail"] == f"there is no submission {submission}"
     missing = arena.browser.patch("/api/v1/submissions/999999", headers=stranger, json=LINKS)

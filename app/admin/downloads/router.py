@@ -123,5 +123,10 @@ def _export(
     return csv_download(
         name,
         EXPORT_COLUMNS,
-        ([spreadsheet_safe(str(r[c])) for c in EXPORT_COLUMNS] for r in rows),
+        ([spreadsheet_safe(_text(r[c])) for c in EXPORT_COLUMNS] for r in rows),
     )
+
+
+def _text(value: object) -> str:
+    """A cell: nothing for a value not given (no method named, no award), else its text."""
+    return "" if value is None else str(value)
