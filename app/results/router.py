@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.auth.dependencies import MaybeUser
+from app.auth.dependencies import MaybeApiUser, MaybeUser
 from app.competitions.dependencies import CompetitionDep
 from app.competitions.tabs import page_context
 from app.core.db import SessionDep
@@ -16,7 +16,7 @@ from app.results import service
 from app.results.schemas import ResultsOut, track_results_out
 
 pages = APIRouter()
-api = APIRouter(prefix="/api/v1", tags=["results"], responses=problems(404))
+api = APIRouter(prefix="/api/v1", tags=["results"], responses=problems(401, 404, 422))
 
 
 @api.get(
@@ -24,7 +24,7 @@ api = APIRouter(prefix="/api/v1", tags=["results"], responses=problems(404))
     response_model=ResultsOut,
     responses=problems(404, _404="no such competition, or its results are not announced yet"),
 )
-def results_api(session: SessionDep, competition: CompetitionDep) -> ResultsOut:
+def results_api(session: SessionDep, competition: CompetitionDep, _: MaybeApiUser) -> ResultsOut:
     """Per track the announced awards, each with its entry's method, write-up and code links,
     and the final leaderboard."""
     tracks = service.results(session, competition)
