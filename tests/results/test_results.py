@@ -107,12 +107,15 @@ def test_after_the_reveal_the_awards_show_with_links_in_the_audit_log_and_export
         select(AuditEntry).where(AuditEntry.action == "results.publish")
     )
     (entry,) = list(actions)
-    assert entry.detail["awards"][0] == {
-        "title": "Winner",
-        "submission": strong,
-        "participant": "ada",
-        "rank": 1,
-    }
+    assert entry.detail["awards"] == [
+        f"Winner: ada (#1), submission {strong}",
+        f"Runner-up: grace (#2), submission {weak}",
+        "Honourable mention: not awarded",
+    ]
+    _sign_in(arena, "org@example.org")
+    log = arena.browser.get("/competitions/mico/admin/audit").text
+    assert f"Winner: ada (#1), submission {strong}" in log
+    assert f'href="/competitions/mico/admin/submissions/{strong}"' in log
     export = arena.browser.get(
         "/api/v1/admin/competitions/mico/tracks/cifar10/export?format=csv", headers=organizer
     )
@@ -142,8 +145,12 @@ def test_an_entry_not_on_the_final_leaderboard_is_refused_and_changes_are_audite
     last = arena.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "results.publish").order_by(AuditEntry.id)
     ).all()[-1]
-    assert [a["participant"] for a in last.detail["before"]] == ["ada", "grace", None]
-    assert [a["participant"] for a in last.detail["awards"]] == ["grace"]
+    assert last.detail["before"] == [
+        f"Winner: ada (#1), submission {strong}",
+        f"Runner-up: grace (#2), submission {weak}",
+        "Honourable mention: not awarded",
+    ]
+    assert last.detail["awards"] == [f"Winner: grace (#2), submission {weak}"]
 
 
 def test_participants_may_not_publish_and_anonymous_visitors_must_sign_in(arena: Arena) -> None:

@@ -79,7 +79,13 @@ def publish(
     session.flush()
     after = [_described(c.title, c.submission_id, ranked) for c in choices]
     action = "results.publish" if choices else "results.withdraw"
-    detail = {"track": track.name, "split": current.split, "awards": after, "before": before}
+    detail = {
+        "track": track.name,
+        "split": current.split,
+        "awards": after,
+        "before": before,
+        "submissions": given,  # the audit page links them
+    }
     audit.record(session, competition, organizer, action, detail)
     return track_results(session, competition, track)
 
@@ -99,15 +105,13 @@ def _check_titles(choices: list[AwardChoice]) -> None:
         raise Invalid(f"award titles given twice: {', '.join(repeated)}")
 
 
-def _described(title: str, submission_id: int | None, ranked: dict[int, Any]) -> dict[str, Any]:
-    """An award as the audit log keeps it: who it went to, as ranked then."""
-    entry = ranked.get(submission_id) if submission_id is not None else None
-    return {
-        "title": title,
-        "submission": submission_id,
-        "participant": entry.participant if entry else None,
-        "rank": entry.rank if entry else None,
-    }
+def _described(title: str, submission_id: int | None, ranked: dict[int, Any]) -> str:
+    """An award as the audit log keeps it, in words: who it went to, as ranked then."""
+    if submission_id is None:
+        return f"{title}: not awarded"
+    entry = ranked.get(submission_id)
+    who = f"{entry.participant} (#{entry.rank})" if entry else "an entry no longer ranked"
+    return f"{title}: {who}, submission {submission_id}"
 
 
 def parse_form(titles: list[str], entries: list[str]) -> list[AwardChoice]:
