@@ -5,6 +5,7 @@ and a results page before the announcement says only that there are none yet."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -72,11 +73,22 @@ def announced(session: Session, competition: Competition) -> bool:
     )
 
 
-def track_results(session: Session, competition: Competition, track: Track) -> TrackResults:
+# A track's rows on a split, from wherever they are kept (a process's leaderboard cache).
+Ranked = Callable[[Track, str], list[Entry]]
+
+
+def track_results(
+    session: Session, competition: Competition, track: Track, ranked: Ranked | None = None
+) -> TrackResults:
     """A track's awards and final leaderboard (exact: the reveal shows the final split as it
-    is), with every row's method and links."""
+    is), with every row's method and links; `ranked` gives the rows when they are kept."""
     split = final_split(session, competition)
-    entries = standings(session, competition, track, split) if split else []
+    if split is None:
+        entries: list[Entry] = []
+    elif ranked is not None:
+        entries = ranked(track, split)
+    else:
+        entries = standings(session, competition, track, split)
     by_id = {e.submission_id: e for e in entries}
     awards = awards_of(session, track)
     ids = list(by_id) + [a.submission_id for a in awards if a.submission_id is not None]
@@ -101,9 +113,11 @@ def track_results(session: Session, competition: Competition, track: Track) -> T
     )
 
 
-def results(session: Session, competition: Competition) -> list[TrackResults]:
+def results(
+    session: Session, competition: Competition, ranked: Ranked | None = None
+) -> list[TrackResults]:
     """Every track's results, once announced; NotFound before (the same answer whether the
     final split is still hidden or no award is announced yet)."""
     if not announced(session, competition):
         raise NotFound(f"the results of {competition.title} are not announced yet")
-    return [track_results(session, competition, t) for t in tracks_of(session, competition)]
+    return [track_results(session, competition, t, ranked) for t in tracks_of(session, competition)]

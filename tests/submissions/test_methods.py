@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from app.models.submission import Submission
+from app.models.user import Role
 from tests.fixtures.arena import Arena
 from tests.fixtures.browser import PASSWORD, csrf
 
@@ -128,3 +129,11 @@ def test_the_page_refuses_a_javascript_link_with_the_form_as_typed(arena: Arena)
     assert 'href="javascript:' not in refused.text
     arena.session.expire_all()
     assert arena.session.get_one(Submission, submission).method_name is None
+
+
+def test_an_organizer_who_sees_it_may_not_name_its_method(arena: Arena) -> None:
+    submission, _ = _uploaded(arena)
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    answer = arena.browser.patch(f"/api/v1/submissions/{submission}", headers=organizer, json=LINKS)
+    assert answer.status_code == 403
+    assert "only the submission's owner or their team" in answer.json()["detail"]
