@@ -39,6 +39,7 @@ from app.mail import outbox
 from app.ops import router as ops_router
 from app.ops.metrics import Metrics
 from app.ops.middleware import HEADER, RequestContext
+from app.results import router as results_router
 from app.submissions import router as submissions_router
 from app.submissions.notices import DoneListener
 from app.submissions.pipeline import Sweeper, dispatcher_for
@@ -103,6 +104,8 @@ def create_app(
     app.include_router(leaderboard_router.pages, include_in_schema=False)
     app.include_router(leaderboard_router.api)
     app.include_router(statistics_router.router)  # a track's statistics and analysis
+    app.include_router(results_router.pages, include_in_schema=False)
+    app.include_router(results_router.api)
     app.include_router(admin_site.pages, include_in_schema=False)  # the organizers' back office
     app.include_router(admin_site.api)
     app.add_exception_handler(DomainError, _domain_error)

@@ -17,13 +17,14 @@ from app.admin.dependencies import ORGANIZER_API, ORGANIZER_PAGE
 from app.admin.downloads import router as downloads
 from app.admin.participants import router as participants
 from app.admin.phases import router as phases
+from app.admin.results import router as results
 from app.admin.settings import router as settings
 from app.admin.submissions import router as submissions
 from app.admin.tracks import router as tracks
 from app.admin.truth import router as truth
 from app.core.openapi import ORGANIZER_ERRORS
 
-AREAS = (phases, submissions, audit, truth, participants, downloads, settings, tracks)
+AREAS = (phases, submissions, audit, truth, participants, downloads, settings, tracks, results)
 
 pages = APIRouter(dependencies=ORGANIZER_PAGE, include_in_schema=False)
 api = APIRouter(dependencies=ORGANIZER_API, tags=["admin"], responses=ORGANIZER_ERRORS)

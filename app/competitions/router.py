@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from app.auth.dependencies import ApiUser, MaybeUser, SignedIn
-from app.competitions import phases, registrations, service
+from app.competitions import registrations, service
 from app.competitions.dependencies import ApiOrganizer, CompetitionDep, Organizer
+from app.competitions.tabs import TABS
+from app.competitions.tabs import page_context as _context
 from app.core.csrf import CSRF_CHECKED
 from app.core.db import SessionDep
 from app.core.errors import DomainError
@@ -26,42 +27,6 @@ from app.models.user import User
 
 pages = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["registration"], responses=problems(401, 403, 404, 422))
-
-
-# The competition's tabs: (path after /competitions/{slug}, title, template); Admin is added
-# for organizers. Each is a page of its own, to share and reload.
-TABS = (
-    ("", "Overview", "overview"),
-    ("/data", "Data", "data"),
-    ("/evaluation", "Evaluation", "evaluation"),
-    ("/terms", "Terms", "terms"),
-    ("/leaderboard", "Leaderboard", "leaderboard"),
-    ("/submit", "Submit", "submit"),
-    ("/my-submissions", "My submissions", "mine"),
-)
-ADMIN_TAB = ("/admin", "Admin", "admin")
-
-
-def _context(
-    session: Session, competition: Competition, user: User | None, tab: str = "overview"
-) -> dict[str, Any]:
-    """What a competition's page shows this user: the tab asked, the phases, the tracks, their
-    registration and, for organizers, the registrations waiting."""
-    registration = registrations.registration_of(session, competition, user) if user else None
-    organizer = registrations.organizes(session, competition, user)
-    return {
-        "competition": competition,
-        "tab": tab,
-        "tabs": (*TABS, ADMIN_TAB) if organizer else TABS,
-        "timeline": phases.timeline(service.phases_of(session, competition), utcnow()),
-        "tracks": registrations.tracks_of(session, competition),
-        "user": user,
-        "registration": registration,
-        "terms": registrations.terms_of(competition),
-        "terms_version": registrations.terms_version(competition),
-        "waiting": registrations.pending(session, competition) if organizer else [],
-        "organizer": organizer,
-    }
 
 
 @pages.get("/")

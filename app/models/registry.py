@@ -2,6 +2,7 @@
 
 from app.models import (  # noqa: F401
     audit,
+    award,
     competition,
     ground_truth,
     login_attempt,

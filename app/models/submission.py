@@ -57,3 +57,8 @@ class Submission(Timestamped, Base):
     pinned: Mapped[bool] = mapped_column(default=False)
     # Set by an organizer: never ranked; the participant sees why.
     disqualified: Mapped[str | None] = mapped_column(Text)
+    # What its owner says of it, shown with it in results (and in a benchmark's rows): the
+    # method's name and links to its write-up and code (http or https only; None: not given).
+    method_name: Mapped[str | None] = mapped_column(String(120))
+    writeup_url: Mapped[str | None] = mapped_column(String(2000))
+    code_url: Mapped[str | None] = mapped_column(String(2000))

@@ -21,7 +21,7 @@ from app.core.db import SessionDep
 from app.core.downloads import attachment
 from app.core.errors import DomainError
 from app.core.flash import flash
-from app.core.forms import refused
+from app.core.forms import done, refused
 from app.core.openapi import problems
 from app.core.templating import templates
 from app.models.base import utcnow
@@ -30,12 +30,13 @@ from app.models.phase import Phase
 from app.models.submission import Submission
 from app.models.track import Track
 from app.models.user import User
-from app.submissions import service, views
+from app.submissions import methods, service, views
 from app.submissions.dependencies import ApiSubmission, PageSubmission
 from app.submissions.pipeline import DONE, zip_bytes
 from app.submissions.schemas import (
     SubmissionList,
     SubmissionOut,
+    SubmissionPatch,
     UploadOut,
     UploadsOut,
     metric_columns,
@@ -143,6 +144,20 @@ async def submission_api(
     if wait:  # no connection or thread is held while waiting
         await request.app.state.done.wait(submission.id, is_done, wait)
     return await run_in_threadpool(views.fresh_view, factory, submission.id, user)
+
+
+@api.patch(
+    "/submissions/{submission_id}",
+    response_model=SubmissionOut,
+    responses=problems(403, _403="an organizer's view of it: only its owner or team may"),
+)
+def describe_api(
+    body: SubmissionPatch, session: SessionDep, submission: ApiSubmission, user: ApiUser
+) -> SubmissionOut:
+    """Name the method of your (or your team's) submission and link its write-up and code,
+    shown with it in the results; 422 naming the field for a link that is not http(s)."""
+    methods.describe(session, submission, user, body.model_dump(exclude_unset=True))
+    return views.view(session, submission, user)
 
 
 @api.get("/submissions/{submission_id}/zip", response_class=Response)
@@ -306,22 +321,33 @@ def show_page(
     if submission.user_id != user.id and service.organizes_submission(session, submission, user):
         admin = f"/competitions/{competition.slug}/admin/submissions/{submission.id}"
         return RedirectResponse(admin, status_code=303)
+    context = _show_context(session, competition, track, submission, user)
+    name = "submissions/_panel.html" if panel_only else "submissions/show.html"
+    return templates.TemplateResponse(request, name, context)
+
+
+def _show_context(
+    session: Session, competition: Competition, track: Track, submission: Submission, user: User
+) -> dict[str, Any]:
+    """What the submission's page shows its owner or their team."""
     shown = service.shown_scores(session, submission, user)
-    context = {
+    definition = definition_of(competition)
+    phase = session.get_one(Phase, submission.phase_id)
+    return {
         "user": user,
         "submission": views.view(session, submission, user, shown),
         "competition": competition,
         "track": track,
         "charts": _charts(shown),
-        "columns": metric_columns(definition := definition_of(competition)),
+        "columns": metric_columns(definition),
         "scenario_word": definition.scenario_word,
         "mine": submission.user_id == user.id,
-        "pinnable": session.get_one(Phase, submission.phase_id).allow_pinning,
+        "pinnable": phase.allow_pinning,
         "pinned": submission.pinned,
-        "ladder": bool(session.get_one(Phase, submission.phase_id).ladder_eta),
+        "ladder": bool(phase.ladder_eta),
+        "method": methods.method_of(submission),
+        "max_method": methods.MAX_METHOD,
     }
-    name = "submissions/_panel.html" if panel_only else "submissions/show.html"
-    return templates.TemplateResponse(request, name, context)
 
 
 def _charts(shown: Shown) -> dict[str, list[Markup]]:
@@ -345,6 +371,34 @@ def pin_page(
 ) -> Response:
     service.pin(session, submission, user, pinned=pinned)
     return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
+
+
+Field = Annotated[str, Form()]
+
+
+@pages.post("/submissions/{submission_id}/method", dependencies=CSRF_CHECKED)
+def describe_page(
+    request: Request,
+    session: SessionDep,
+    submission: PageSubmission,
+    user: SignedIn,
+    method_name: Field = "",
+    writeup_url: Field = "",
+    code_url: Field = "",
+) -> Response:
+    """The method and links form: saved, the page again saying so; refused, the form again
+    with what was typed and why."""
+    typed = {"method_name": method_name, "writeup_url": writeup_url, "code_url": code_url}
+    try:
+        methods.describe(session, submission, user, dict(typed))
+    except DomainError as exc:
+        session.rollback()
+        track = session.get_one(Track, submission.track_id)
+        competition = session.get_one(Competition, track.competition_id)
+        context = _show_context(session, competition, track, submission, user)
+        context["typed"] = methods.Method(**typed)  # in the form, never shown as links
+        return refused(request, session, "submissions/show.html", exc, **context)
+    return done(request, f"/submissions/{submission.id}#method", "Method and links saved.")
 
 
 @pages.get("/submissions/{submission_id}/download")

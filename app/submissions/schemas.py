@@ -14,6 +14,7 @@ from app.models.submission import Submission
 from app.scoring.definition import Definition
 from app.scoring.definition import Track as DefinedTrack
 from app.scoring.scorer import aggregate, metric_headings, ranking_words
+from app.submissions.methods import MAX_METHOD, MAX_URL
 
 if TYPE_CHECKING:
     from app.submissions.service import Uploads
@@ -99,6 +100,31 @@ class SubmissionOut(BaseModel):
     url: str = Field(description="the submission's page")
     pinned: bool = Field(False, description="chosen by its owner to represent them")
     disqualified: str | None = Field(None, description="why organizers keep it off leaderboards")
+    method_name: str | None = Field(None, description="the method's name, as its owner gives it")
+    writeup_url: str | None = Field(None, description="a link to the method's write-up (http(s))")
+    code_url: str | None = Field(None, description="a link to the method's code (http(s))")
+
+
+class SubmissionPatch(BaseModel):
+    """What its owner says of a submission, shown with it in the results: a field left out
+    stays as it is; an empty text or null clears it. Links are http:// or https:// only."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "method_name": "LiRA, 16 shadow models",
+                    "writeup_url": "https://arxiv.org/abs/2112.03570",
+                    "code_url": "https://github.com/example/lira",
+                }
+            ]
+        },
+    )
+
+    method_name: str | None = Field(None, max_length=MAX_METHOD)
+    writeup_url: str | None = Field(None, max_length=MAX_URL, json_schema_extra={"format": "uri"})
+    code_url: str | None = Field(None, max_length=MAX_URL, json_schema_extra={"format": "uri"})
 
 
 class UploadsOut(BaseModel):
@@ -206,6 +232,9 @@ def submission_out(
         url=f"/submissions/{submission.id}",
         pinned=submission.pinned,
         disqualified=submission.disqualified,
+        method_name=submission.method_name,
+        writeup_url=submission.writeup_url,
+        code_url=submission.code_url,
     )
 
 

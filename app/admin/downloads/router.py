@@ -123,10 +123,11 @@ def _export(
     return csv_download(
         name,
         EXPORT_COLUMNS,
-        ([_cell(r[c]) for c in EXPORT_COLUMNS] for r in rows),
+        ([spreadsheet_safe(_text(r[c])) for c in EXPORT_COLUMNS] for r in rows),
     )
 
 
-def _cell(value: object) -> str:
-    """A CSV cell: empty for a value not computed (an interval still to come), never "None"."""
-    return "" if value is None else spreadsheet_safe(str(value))
+def _text(value: object) -> str:
+    """A cell: nothing for a value not given (no method named, no award, an interval still to
+    come), else its text."""
+    return "" if value is None else str(value)

@@ -26,4 +26,8 @@ EXPORT_COLUMNS = [
     "scorer_version",
     "ground_truth_sha256",
     "scored_at",
+    "method_name",
+    "writeup_url",
+    "code_url",
+    "award",
 ]

@@ -29,6 +29,7 @@ from app.models.submission import Submission
 from app.models.team import Team
 from app.models.track import Track
 from app.models.user import User
+from app.results.service import awards_of, final_split
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _DOTS = re.compile(r"\.{2,}")
@@ -203,10 +204,12 @@ def _printable(text: str) -> str:
 def export(
     session: Session, competition: Competition, organizer: User, track: Track
 ) -> list[dict[str, Any]]:
-    """Every ranked row of a track on every split, exact, with its intervals (score and rank)
-    and its provenance: the zip's SHA-256, the scorer's version, the ground truth's digest and
-    when it was scored."""
+    """Every ranked row of a track on every split, exact, with its intervals (score and rank),
+    its provenance (the zip's SHA-256, the scorer's version, the ground truth's digest, when it
+    was scored), its method and links, and on the final split the award announced for it."""
     rows = []
+    final = final_split(session, competition)
+    awarded = {a.submission_id: a.title for a in awards_of(session, track) if a.submission_id}
     for split in splits_of(session, competition):
         digest = truth_digest(session, track, split)
         entries = with_rank_intervals(
@@ -220,6 +223,9 @@ def export(
                     Submission.sha256,
                     Submission.scorer_version,
                     Submission.scored_at,
+                    Submission.method_name,
+                    Submission.writeup_url,
+                    Submission.code_url,
                 ).where(Submission.id.in_([e.submission_id for e in entries]))
             )
         }
@@ -233,6 +239,11 @@ def export(
                     "scorer_version": submission.scorer_version,
                     "ground_truth_sha256": digest,
                     "scored_at": submission.scored_at.isoformat() if submission.scored_at else None,
+                    "method_name": submission.method_name,
+                    "writeup_url": submission.writeup_url,
+                    "code_url": submission.code_url,
+                    # Announced on the final leaderboard only: its rows carry the award.
+                    "award": awarded.get(entry.submission_id) if split == final else None,
                 }
             )
     audit.record(session, competition, organizer, "results.export", {"track": track.name})

@@ -3,7 +3,7 @@
 per submission) is cleared so the sweeper computes it again the new way, replicates with it
 
 Revision ID: 0016
-Revises: 0014 (written beside 0015, on another branch: chained after it at merge)
+Revises: 0015
 Create Date: 2026-12-04 04:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
