@@ -108,6 +108,17 @@ def _database() -> Iterator[Session]:
         sys.exit(1)
 
 
+# The options every command that makes a competition takes.
+ORGANIZERS = click.option(
+    "--organizer",
+    "organizers",
+    multiple=True,
+    metavar="EMAIL",
+    help="An account that runs this competition (repeatable; admins run every one).",
+)
+PREVIEW = click.option("--preview", is_flag=True, help="Say what would be created; store nothing.")
+
+
 @click.group()
 def competitions() -> None:
     """Competitions on DATABASE_URL."""
@@ -117,13 +128,7 @@ def competitions() -> None:
 @click.argument("truth", type=click.Path(exists=True, path_type=Path))
 @click.option("--slug", default="mico", show_default=True, help="The competition's short name.")
 @click.option("--title", help="The competition's title (default: MICO's).")
-@click.option(
-    "--organizer",
-    "organizers",
-    multiple=True,
-    metavar="EMAIL",
-    help="An account that runs this competition (repeatable; admins run every one).",
-)
+@ORGANIZERS
 def competitions_import_mico(
     truth: Path, slug: str, title: str | None, organizers: tuple[str, ...]
 ) -> None:
@@ -154,14 +159,8 @@ def competitions_import_mico(
 @click.argument("truth", type=click.Path(exists=True, path_type=Path))
 @click.option("--slug", help="The competition's short name (default: the definition's).")
 @click.option("--title", help="The competition's title (default: the definition's).")
-@click.option(
-    "--organizer",
-    "organizers",
-    multiple=True,
-    metavar="EMAIL",
-    help="An account that runs this competition (repeatable; admins run every one).",
-)
-@click.option("--preview", is_flag=True, help="Say what would be created; store nothing.")
+@ORGANIZERS
+@PREVIEW
 def competitions_create(
     definition: Path,
     truth: Path,
@@ -207,14 +206,8 @@ def competitions_create(
 )
 @click.option("--slug", help="The competition's short name (default: the definition's).")
 @click.option("--title", help="The competition's title (default: the bundle's).")
-@click.option(
-    "--organizer",
-    "organizers",
-    multiple=True,
-    metavar="EMAIL",
-    help="An account that runs this competition (repeatable; admins run every one).",
-)
-@click.option("--preview", is_flag=True, help="Say what would be created; store nothing.")
+@ORGANIZERS
+@PREVIEW
 def competitions_import_bundle(
     bundle: Path,
     truth: Path | None,
