@@ -108,7 +108,7 @@ def open_benchmark(
         starts_at=now,
         ends_at=None,
         accepts_uploads=True,
-        scored_splits=[split],
+        scored_splits=_scored(earlier, split),
         shown_splits=[],  # the split shows as revealed; the Results still rank on it
         max_per_day=max_per_day,
         max_total=MAX_TOTAL,
@@ -124,12 +124,19 @@ def open_benchmark(
     return phase
 
 
+def _scored(earlier: list[Phase], split: str) -> list[str]:
+    """What a benchmark upload carries and is scored on: every split the competition scored
+    (a MICO zip holds dev and final: none is ignored), with `split` itself."""
+    splits = list(dict.fromkeys(s for p in earlier for s in p.scored_splits))
+    return splits if split in splits else [*splits, split]
+
+
 def board(session: Session, competition: Competition, track: Track) -> Board:
     """The track's benchmark rows: the competition's final ranking (frozen: no benchmark
     upload is in it) and each benchmark participant's best entry, ranked together by score
     (ties to the earlier submission)."""
     phase = require_benchmark(session, competition)
-    split = phase.scored_splits[0]
+    split = benchmark_split(session, competition) or phase.scored_splits[-1]
     before = standings(session, competition, track, split)
     after = standings(session, competition, track, split, benchmark=phase)
     merged = sorted(

@@ -157,3 +157,18 @@ def test_labels_date_and_verification_are_set_by_organizers_and_read_back(
     assert rows[medium]["verification"] == "verified"
     public = arena.browser.get("/competitions/mico/benchmark").text
     assert "after the labels were published" in public and "verified" in public
+
+
+def test_the_organizers_page_before_the_reveal_says_to_reveal_first(arena: Arena) -> None:
+    _competition(arena)
+    token = csrf(arena.browser, "/login")
+    arena.browser.post(
+        "/login", data={"csrf_token": token, "email": "org@example.org", "password": PASSWORD}
+    )
+    page = arena.browser.get("/competitions/mico/admin/benchmark")
+    assert page.status_code == 200 and 'id="reveal-first"' in page.text
+    token = csrf(arena.browser, "/competitions/mico/admin/benchmark")
+    refused = arena.browser.post(
+        "/competitions/mico/admin/benchmark/open", data={"csrf_token": token}
+    )
+    assert refused.status_code == 409 and "not revealed yet: reveal them first" in refused.text

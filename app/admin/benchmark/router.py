@@ -36,7 +36,7 @@ def _state(session: Session, competition: Competition) -> dict[str, Any]:
     return {
         "benchmark": phase is not None,
         "opened_at": phase.starts_at if phase else None,
-        "split": phase.scored_splits[0] if phase else None,
+        "split": service.benchmark_split(session, competition) if phase else None,
         "max_per_day": phase.max_per_day if phase else None,
         "labels_published_at": competition.labels_published_at,
     }
@@ -96,15 +96,16 @@ def board_api(
 
 def _context(session: Session, competition: Competition, user: User) -> dict[str, Any]:
     phase = benchmark_phase(session, competition)
-    boards = [service.board(session, competition, t) for t in tracks_of(session, competition)]
+    tracks = tracks_of(session, competition) if phase else []
     return {
         "competition": competition,
         "user": user,
         "phase": phase,
         "revealed": competition.revealed_at is not None,
-        "boards": boards if phase else [],
+        "boards": [service.board(session, competition, t) for t in tracks],
         "levels": service.LEVELS,
         "max_per_day": service.MAX_PER_DAY,
+        "split": service.benchmark_split(session, competition),
     }
 
 
