@@ -70,7 +70,7 @@ def benchmark_page(
 def _board_context(
     session: SessionDep, competition: Competition, track: str | None
 ) -> dict[str, Any]:
-    if benchmark_phase(session, competition) is None:
+    if benchmark_phase(session, competition) is None or competition.revealed_at is None:
         return {"board": None}
     board = service.board(session, competition, _track(session, competition, track))
     return {"board": board, "levels": service.LEVELS}

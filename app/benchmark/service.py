@@ -70,10 +70,13 @@ def benchmark_split(session: Session, competition: Competition) -> str | None:
 
 
 def require_benchmark(session: Session, competition: Competition) -> Phase:
-    """The benchmark phase, or NotFound while the competition is not a benchmark."""
+    """The benchmark phase, or NotFound while the competition is not a benchmark, and while
+    organizers have hidden the final results again (the board would show them)."""
     phase = benchmark_phase(session, competition)
     if phase is None:
         raise NotFound(f"{competition.title} is not a benchmark (yet)")
+    if competition.revealed_at is None:
+        raise NotFound(f"the final results of {competition.title} are hidden again")
     return phase
 
 

@@ -172,3 +172,14 @@ def test_the_organizers_page_before_the_reveal_says_to_reveal_first(arena: Arena
         "/competitions/mico/admin/benchmark/open", data={"csrf_token": token}
     )
     assert refused.status_code == 409 and "not revealed yet: reveal them first" in refused.text
+
+
+def test_hiding_the_final_results_again_hides_the_benchmark_board(arena: Arena) -> None:
+    organizer, strong, _ = _competition(arena)
+    _reveal_and_announce(arena, organizer, strong)
+    assert arena.browser.post(ADMIN_API, headers=organizer, json={}).status_code == 200
+    assert arena.browser.get(BOARD).status_code == 200
+    hidden = arena.browser.post("/api/v1/admin/competitions/mico/hide", headers=organizer)
+    assert hidden.status_code == 204
+    assert arena.browser.get(BOARD).status_code == 404
+    assert arena.browser.get("/competitions/mico/benchmark").status_code == 404

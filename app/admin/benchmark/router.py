@@ -96,7 +96,8 @@ def board_api(
 
 def _context(session: Session, competition: Competition, user: User) -> dict[str, Any]:
     phase = benchmark_phase(session, competition)
-    tracks = tracks_of(session, competition) if phase else []
+    shown = phase is not None and competition.revealed_at is not None
+    tracks = tracks_of(session, competition) if shown else []
     return {
         "competition": competition,
         "user": user,
