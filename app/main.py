@@ -22,6 +22,7 @@ from app.admin import site as admin_site
 from app.auth import account_router
 from app.auth import router as auth_router
 from app.auth.dependencies import LoginRequired
+from app.benchmark import router as benchmark_router
 from app.competitions import creation_router
 from app.competitions import router as competitions_router
 from app.core.config import Settings, get_settings
@@ -106,6 +107,8 @@ def create_app(
     app.include_router(statistics_router.router)  # a track's statistics and analysis
     app.include_router(results_router.pages, include_in_schema=False)
     app.include_router(results_router.api)
+    app.include_router(benchmark_router.pages, include_in_schema=False)
+    app.include_router(benchmark_router.api)
     app.include_router(admin_site.pages, include_in_schema=False)  # the organizers' back office
     app.include_router(admin_site.api)
     app.add_exception_handler(DomainError, _domain_error)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.admin.audit import router as audit
+from app.admin.benchmark import router as benchmark
 from app.admin.dependencies import ORGANIZER_API, ORGANIZER_PAGE
 from app.admin.downloads import router as downloads
 from app.admin.participants import router as participants
@@ -24,7 +25,18 @@ from app.admin.tracks import router as tracks
 from app.admin.truth import router as truth
 from app.core.openapi import ORGANIZER_ERRORS
 
-AREAS = (phases, submissions, audit, truth, participants, downloads, settings, tracks, results)
+AREAS = (
+    phases,
+    submissions,
+    audit,
+    truth,
+    participants,
+    downloads,
+    settings,
+    tracks,
+    results,
+    benchmark,
+)
 
 pages = APIRouter(dependencies=ORGANIZER_PAGE, include_in_schema=False)
 api = APIRouter(dependencies=ORGANIZER_API, tags=["admin"], responses=ORGANIZER_ERRORS)

@@ -14,6 +14,7 @@ from app.mail import notices
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.organizer import CompetitionOrganizer
+from app.models.phase import Phase
 from app.models.registration import Registration, RegistrationStatus
 from app.models.track import Track
 from app.models.user import Role, User
@@ -174,8 +175,8 @@ def register(
 
     The registration records the version of the terms accepted; `terms_sha256`, the version
     the participant read, must be the current one. Approved at once unless the competition
-    asks for an organizer's approval. Registering again returns the registration as it
-    stands; a banned user is refused.
+    asks for an organizer's approval (a living benchmark asks for none). Registering again
+    returns the registration as it stands; a banned user is refused.
     """
     existing = registration_of(session, competition, user)
     if existing is not None and existing.status is RegistrationStatus.BANNED:
@@ -191,9 +192,8 @@ def register(
             f"the terms of {competition.title} changed while you read them: "
             "read the new terms and accept them again"
         )
-    status = (
-        RegistrationStatus.PENDING if competition.requires_approval else RegistrationStatus.APPROVED
-    )
+    waits = competition.requires_approval and not _benchmark_open(session, competition)
+    status = RegistrationStatus.PENDING if waits else RegistrationStatus.APPROVED
     registration = Registration(
         competition_id=competition.id,
         user_id=user.id,
@@ -204,6 +204,13 @@ def register(
     session.add(registration)
     session.flush()
     return registration, True
+
+
+def _benchmark_open(session: Session, competition: Competition) -> bool:
+    """True once organizers made the competition a living benchmark: anyone who accepts the
+    terms may take part in it, without waiting for approval."""
+    found = select(Phase.id).where(Phase.competition_id == competition.id, Phase.benchmark)
+    return session.scalar(found.limit(1)) is not None
 
 
 def pending(session: Session, competition: Competition) -> list[tuple[Registration, User]]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.competitions import phases, registrations, service
+from app.competitions import phases, registrations, service, visibility
 from app.models.award import Award
 from app.models.base import utcnow
 from app.models.competition import Competition
@@ -28,17 +28,23 @@ TABS = (
 ADMIN_TAB = ("/admin", "Admin", "admin")
 # After Leaderboard, once the organizers have revealed the final results and announced awards.
 RESULTS_TAB = ("/results", "Results", "results")
+# After Leaderboard (and Results), once the organizers made it a living benchmark.
+BENCHMARK_TAB = ("/benchmark", "Benchmark", "benchmark")
 
 
 def _with_results(session: Session, competition: Competition) -> tuple[tuple[str, str, str], ...]:
-    """The tabs, with Results after Leaderboard once results are announced."""
-    if competition.revealed_at is None or (
+    """The tabs, with Results after Leaderboard once results are announced, and Benchmark
+    after them once the competition is a living benchmark."""
+    added = []
+    if competition.revealed_at is not None and (
         session.scalar(select(Award.id).where(Award.competition_id == competition.id).limit(1))
-        is None
+        is not None
     ):
-        return TABS
+        added.append(RESULTS_TAB)
+    if visibility.benchmark_phase(session, competition) is not None:
+        added.append(BENCHMARK_TAB)
     at = [name for _, _, name in TABS].index("leaderboard") + 1
-    return (*TABS[:at], RESULTS_TAB, *TABS[at:])
+    return (*TABS[:at], *added, *TABS[at:])
 
 
 def page_context(

@@ -56,9 +56,14 @@ def require_split(
 
 def ranking_phase(session: Session, competition: Competition, split: str) -> Phase | None:
     """The latest-made phase whose submissions this split ranks: its policy, pinning and
-    Ladder settings apply."""
-    phases = phases_of(session, competition)
+    Ladder settings apply (never a benchmark's: it ranks on a leaderboard of its own)."""
+    phases = [p for p in phases_of(session, competition) if not p.benchmark]
     ranked = [p for p in phases if split in p.scored_splits and p.accepts_uploads] or [
         p for p in phases if split in p.scored_splits
     ]
     return ranked[-1] if ranked else None
+
+
+def benchmark_phase(session: Session, competition: Competition) -> Phase | None:
+    """The phase that made the competition a living benchmark, once organizers opened one."""
+    return next((p for p in phases_of(session, competition) if p.benchmark), None)

@@ -78,11 +78,13 @@ def laddered(session: Session, competition: Competition, split: str, user: User 
     return bool(phase is not None and phase.ladder_eta and split in phase.shown_splits)
 
 
-def _rankable(track: Track, split: str, *columns: Any) -> Select[Any]:
+def _rankable(track: Track, split: str, *columns: Any, benchmark: bool = False) -> Select[Any]:
     """The track's submissions that may be ranked (scored, none disqualified, none uploaded
     by a participant banned from the competition) with their ranking score on `split`, and
     any further columns. A banned member's uploads leave their team's ranking; the others'
-    stay."""
+    stay. Those of a benchmark phase rank only on the benchmark's board (`benchmark`), the
+    others only on the competition's: its final ranking stays as it was."""
+    in_benchmark = Submission.phase_id.in_(select(Phase.id).where(Phase.benchmark))
     banned = select(Registration.id).where(
         Registration.competition_id == track.competition_id,
         Registration.user_id == Submission.user_id,
@@ -105,6 +107,7 @@ def _rankable(track: Track, split: str, *columns: Any) -> Select[Any]:
             Submission.status == SubmissionStatus.SCORED,
             Submission.disqualified.is_(None),
             ~banned.exists(),
+            in_benchmark if benchmark else ~in_benchmark,
         )
     )
 
@@ -122,12 +125,14 @@ def standings(
     *,
     exact: bool = True,
     rules: Rules | None = None,
+    benchmark: Phase | None = None,
 ) -> list[Entry]:
     """The ranked rows: scored submissions only; one per participant, by the phase's policy
     (or the one they pinned); with the phase's Ladder unless `exact` (organizers). A track
-    ranked by `mean_rank` orders the rows by their mean rank (`rules`: when already read)."""
+    ranked by `mean_rank` orders the rows by their mean rank (`rules`: when already read).
+    With a `benchmark` phase: its submissions' rows, by its policy, instead."""
     rules = rules or rules_of(competition, track)
-    phase = ranking_phase(session, competition, split)
+    phase = benchmark or ranking_phase(session, competition, split)
     if phase is not None and phase.ladder_eta and not exact and split in phase.shown_splits:
         return _ladder(session, track, split, phase.ladder_eta)
     pick_order: tuple[Any, ...] = (Submission.created_at.desc(), Submission.id.desc())
@@ -140,6 +145,7 @@ def standings(
         split,
         func.row_number().over(partition_by=_owner(), order_by=pick_order).label("pick"),
         func.count().over(partition_by=_owner()).label("n"),
+        benchmark=benchmark is not None,
     ).subquery()
     rows = session.execute(
         select(candidates)

@@ -29,4 +29,7 @@ class Competition(Timestamped, Base):
     revealed_at: Mapped[datetime | None]
     # The version 2 definition it was created from (`Definition.to_dict`: no labels); None for
     # MICO's built-in one. Tracks and scenarios as stored in their tables win over its lists.
+    # When the organizers say they published the hidden labels (an admin setting): benchmark
+    # rows submitted since are marked; None: not published.
+    labels_published_at: Mapped[datetime | None]
     definition: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, str_enum
@@ -43,3 +43,6 @@ class Phase(Base):
     # The Ladder (Blum and Hardt, 2015): the public score moves only by more than eta, rounded
     # to it; None shows exact scores.
     ladder_eta: Mapped[float | None]
+    # A living benchmark opened after the competition (app/benchmark): its uploads rank on the
+    # benchmark's own leaderboard, never on the competition's frozen final ranking.
+    benchmark: Mapped[bool] = mapped_column(default=False, server_default=false())

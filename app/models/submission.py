@@ -20,6 +20,15 @@ class SubmissionStatus(StrEnum):
     FAILED = "failed"
 
 
+class Verification(StrEnum):
+    """How far organizers have checked an entry's method: what its owner says (the default),
+    re-run by the organizers, or verified."""
+
+    SELF_REPORTED = "self_reported"
+    RERUN = "rerun"
+    VERIFIED = "verified"
+
+
 class Submission(Timestamped, Base):
     """One uploaded zip of predictions for a track, in a phase."""
 
@@ -62,3 +71,9 @@ class Submission(Timestamped, Base):
     method_name: Mapped[str | None] = mapped_column(String(120))
     writeup_url: Mapped[str | None] = mapped_column(String(2000))
     code_url: Mapped[str | None] = mapped_column(String(2000))
+    # Set by organizers only, shown as a badge on the benchmark's rows.
+    verification: Mapped[Verification] = mapped_column(
+        str_enum(Verification, "verification"),
+        default=Verification.SELF_REPORTED,
+        server_default=Verification.SELF_REPORTED.value,
+    )
