@@ -212,9 +212,7 @@ def export(
     awarded = {a.submission_id: a.title for a in awards_of(session, track) if a.submission_id}
     for split in splits_of(session, competition):
         digest = truth_digest(session, track, split)
-        entries = with_rank_intervals(
-            session, split, standings(session, competition, track, split)
-        )
+        entries = with_rank_intervals(session, split, standings(session, competition, track, split))
         stored = {
             s.id: s
             for s in session.execute(
