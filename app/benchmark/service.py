@@ -1,8 +1,8 @@
 """A competition as a living benchmark, after it ended: organizers open a Benchmark phase once
 the final results are revealed; anyone who accepts the terms may then upload (no approval
-asked), scored on the final split (or on the definition's `benchmark_split`). Its board ranks
-those entries beside the competition's own final rows, which stay as they were: the final
-leaderboard and the Results never rank a benchmark upload. Rows carry their method and links,
+asked), scored on the final split. Its board ranks those entries beside the competition's own
+final rows, which stay as they were: the final leaderboard and the Results never rank a
+benchmark upload. Rows carry their method and links,
 a mark for entries made after the competition (and after the labels were published, once the
 organizers say when) and the verification level organizers gave them."""
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
-from app.competitions.visibility import benchmark_phase, phases_of, splits_of
+from app.competitions.visibility import benchmark_phase, phases_of
 from app.core.errors import Conflict, Invalid, NotFound
 from app.leaderboard.service import Entry, standings
 from app.models.base import utcnow
@@ -61,11 +61,8 @@ class Board:
 
 
 def benchmark_split(session: Session, competition: Competition) -> str | None:
-    """The split a benchmark scores: the definition's `benchmark_split` when it names one of
-    the competition's splits, else the split the final results rank on."""
-    named = (competition.definition or {}).get("benchmark_split")
-    if isinstance(named, str) and named in splits_of(session, competition):
-        return named
+    """The split a benchmark scores: the split the final results rank on (a definition has no
+    field naming a separate benchmark split yet)."""
     return final_split(session, competition)
 
 
