@@ -4,19 +4,29 @@ every read checked against the zip's SHA-256, and `move-zips` between the two pl
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from app.core import zip_storage
 from app.core.config import Settings, get_settings
+from app.core.db import sessions
+from app.main import create_app
 from app.models.submission import Submission, SubmissionStatus
-from tests.fixtures.arena import Arena
+from app.models.user import Role
+from tests.fixtures.arena import Arena, seed_mico
+from tests.fixtures.browser import Sent
+from tests.fixtures.database import migrated
 
 ATTACKS = ("strong", "weak", "medium", "random")
+CLI = str(Path(sys.executable).with_name("mia-arena"))
 
 
 @pytest.fixture
@@ -60,6 +70,9 @@ def test_an_upload_is_a_file_scored_and_downloaded_from_there(folder: Path, aren
     assert arena.intervals_sent() == ["done"]
     answer = arena.browser.get(f"/api/v1/submissions/{submission_id}/zip", headers=headers)
     assert answer.status_code == 200 and answer.content == data
+    _, organizer = arena.participant("org@example.org", role=Role.ORGANIZER, register=False)
+    path = f"/api/v1/admin/competitions/mico/submissions/{submission_id}/zip"
+    assert arena.browser.get(path, headers=organizer).content == data
 
 
 def test_a_tampered_file_fails_as_the_servers_fault_and_is_not_downloaded(
@@ -181,3 +194,46 @@ def test_writing_a_file_twice_keeps_one_whole_file(tmp_path: Path) -> None:
     assert files.get(sha256, sha256) == b"zip"
     with pytest.raises(zip_storage.ZipUnreadable, match="does not match its SHA-256"):
         files.get(sha256, hashlib.sha256(b"other").hexdigest())
+
+
+def test_the_command_moves_every_zip_in_batches_and_says_how_many(
+    demo: Path, tmp_path: Path, new_postgres_database: Callable[[], str]
+) -> None:
+    """`mia-arena submissions move-zips`, run as an operator runs it on a real database: to
+    files in batches, a rerun with nothing left, then back to the database."""
+    url = new_postgres_database()
+    engine = migrated(url)
+    factory = sessions(engine)
+    _, headers = seed_mico(factory, demo)
+    app = create_app(Settings(database_url=url), factory, Sent())
+    with TestClient(app, base_url="https://testserver") as browser:
+        for attack in ("strong", "weak", "medium"):
+            answer = browser.post(
+                "/api/v1/competitions/mico/tracks/cifar10/submissions",
+                headers=headers,
+                files={
+                    "file": ("p.zip", (demo / f"submissions/cifar10-{attack}.zip").read_bytes())
+                },
+            )
+            assert answer.status_code == 202, answer.text
+    engine.dispose()
+    env = {**os.environ, "DATABASE_URL": url, "ZIP_DIRECTORY": str(tmp_path / "zips")}
+
+    def move(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [CLI, "submissions", "move-zips", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+    there = move("--to", "directory", "--batch", "2")
+    assert there.returncode == 0, there.stderr
+    assert there.stdout.splitlines() == [
+        "2 zips moved to the directory so far",
+        "3 zips moved to the directory so far",
+        "3 zips moved to the directory; every other one was there already",
+    ]
+    assert len(list((tmp_path / "zips").rglob("*.zip"))) == 3
+    assert move("--to", "directory").stdout.startswith("0 zips moved to the directory;")
+    back = move("--to", "database")
+    assert back.returncode == 0 and "3 zips moved to the database;" in back.stdout
+    env.pop("ZIP_DIRECTORY")
+    refused = move("--to", "database")
+    assert refused.returncode == 1 and "ZIP_DIRECTORY is not set" in refused.stderr
