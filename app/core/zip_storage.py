@@ -107,7 +107,14 @@ def store(submission: Submission, data: bytes, settings: Settings | None = None)
     settings = settings or get_settings()
     submission.sha256 = _digest(data)
     if settings.zip_storage == DIRECTORY:
-        directory_store(settings).put(submission.sha256, data)
+        try:
+            directory_store(settings).put(submission.sha256, data)
+        except OSError as exc:  # a full disk, a folder not writable: refused, nothing counted
+            log.error("could not write a zip under ZIP_DIRECTORY: %s", exc)
+            raise Unavailable(
+                "the server could not store the zip (its storage is not writable); nothing "
+                "was stored or counted: try again later, or tell the organizers"
+            ) from None
         submission.zip_bytes, submission.zip_storage = None, DIRECTORY
     else:
         submission.zip_bytes, submission.zip_storage = data, DATABASE

@@ -93,6 +93,16 @@ def test_a_tampered_file_fails_as_the_servers_fault_and_is_not_downloaded(
     assert str(folder) not in answer.text  # where files are is for the log only
 
 
+def test_an_upload_the_folder_cannot_take_is_refused_with_nothing_stored(
+    folder: Path, arena: Arena
+) -> None:
+    folder.write_text("a file where the folder should be")
+    _, headers = arena.participant("ada@example.org")
+    answer = arena.upload(headers, arena.zip("cifar10-strong"))
+    assert answer.status_code == 503 and "could not store the zip" in answer.json()["detail"]
+    assert arena.session.scalars(select(Submission.id)).all() == [] and arena.sent == []
+
+
 def test_a_missing_file_fails_the_same_way(folder: Path, arena: Arena) -> None:
     submission_id, _ = _upload(arena, "ada@example.org")
     _file(folder, arena.zip("cifar10-strong")).unlink()
