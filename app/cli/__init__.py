@@ -31,3 +31,4 @@ for command in (
 ):
     main.add_command(command)
 client.submissions.add_command(admin.submissions_rescore)
+client.submissions.add_command(admin.submissions_move_zips)

@@ -332,3 +332,45 @@ def submissions_rescore(slug: str, track: str | None, everything: bool) -> None:
     dispatcher.close()
     where = "sent to the workers" if settings.redis_url else "scored"
     click.echo(f"{len(ids)} submissions of {slug} queued again and {where}")
+
+
+@click.command("move-zips")
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["directory", "database"]),
+    required=True,
+    help="Where every stored zip goes: files under ZIP_DIRECTORY, or the submissions' rows.",
+)
+@click.option(
+    "--batch",
+    default=500,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Zips moved per transaction.",
+)
+def submissions_move_zips(to: str, batch: int) -> None:
+    """Move every submission zip to ZIP_DIRECTORY or to the database, each checked against its
+    SHA-256 on both sides; safe to stop and run again. Set ZIP_STORAGE to match, so that new
+    uploads go there too (and run it once more after the restart, for any sent meanwhile)."""
+    from app.core import zip_storage
+    from app.core.db import sessions
+    from app.core.errors import DomainError
+
+    moved, damaged = 0, list[int]()
+    try:
+        for done in zip_storage.move(sessions(), to, batch):
+            moved, damaged = moved + done.moved, damaged + done.damaged
+            click.echo(f"{moved} zips moved to the {to} so far")
+    except DomainError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"{moved} zips moved to the {to}; every other one was there already")
+    if damaged:
+        shown = ", ".join(map(str, damaged[:20])) + (" …" if len(damaged) > 20 else "")
+        click.echo(
+            f"error: {len(damaged)} zips do not match their SHA-256 and were left where they "
+            f"are (submissions {shown}): restore them, then run this again",
+            err=True,
+        )
+        sys.exit(1)

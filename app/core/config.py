@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # multiprocess mode); `mia-arena serve` empties it at start, and makes one when unset.
     prometheus_multiproc_dir: str | None = None
 
+    # Where submission zips are kept: `database` (each in its row, the default) or `directory`
+    # (files under ZIP_DIRECTORY, which every web process and worker must share: one machine,
+    # or a shared volume). `mia-arena submissions move-zips` moves the stored ones over.
+    zip_storage: Literal["database", "directory"] = "database"
+    zip_directory: str | None = None
+
     # E-mail. With SMTP_HOST unset (the demo, development) mails are printed to the log.
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, gt=0, lt=65536)
@@ -76,7 +82,12 @@ class Settings(BaseSettings):
         return url
 
     @field_validator(
-        "metrics_token", "prometheus_multiproc_dir", "redis_url", "smtp_host", "smtp_user"
+        "metrics_token",
+        "prometheus_multiproc_dir",
+        "redis_url",
+        "smtp_host",
+        "smtp_user",
+        "zip_directory",
     )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -89,6 +100,16 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format == "json"
         return self.environment == "production"
+
+    @model_validator(mode="after")
+    def _zip_directory(self) -> Settings:
+        """Files need a folder: ZIP_STORAGE=directory without ZIP_DIRECTORY is refused at start."""
+        if self.zip_storage == "directory" and not self.zip_directory:
+            raise ValueError(
+                "ZIP_STORAGE=directory needs ZIP_DIRECTORY, the folder (shared by every web "
+                "process and worker) where submission zips are kept"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secret(self) -> Settings:

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from app.competitions.service import definition_of
 from app.competitions.truth import MissingTruth, truth_of
-from app.core import jobs
-from app.core.db import SessionFactory, committing, read_bytes
+from app.core import jobs, zip_storage
+from app.core.db import SessionFactory, committing
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.phase import Phase
@@ -56,8 +56,11 @@ class Job:
 
 def compute_intervals(factory: SessionFactory, submission_id: int) -> str:
     """The intervals of every scored split still without one: `done` or `skipped`."""
-    with committing(factory()) as session:
-        job = _read(session, submission_id)
+    try:
+        with committing(factory()) as session:
+            job = _read(session, submission_id)
+    except zip_storage.ZipUnreadable:  # logged as it was read; the scores stand
+        return "skipped"
     if job is None:
         return "skipped"
     definition = job.definition
@@ -111,7 +114,7 @@ def _read(session: Session, submission_id: int) -> Job | None:
     except MissingTruth:
         return None
     return Job(
-        zip_bytes=read_bytes(session, Submission.zip_bytes, submission_id),
+        zip_bytes=zip_storage.read(session, submission_id),
         track=found.Track.name,
         track_id=found.Track.id,
         scores=scores,

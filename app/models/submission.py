@@ -41,8 +41,11 @@ class Submission(Timestamped, Base):
     )
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"))
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), index=True)
-    # Loaded only when asked for: lists and status checks never pull 1 MB a row.
-    zip_bytes: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    # Loaded only when asked for: lists and status checks never pull 1 MB a row. None when the
+    # zip is a file (zip_storage `directory`): read it through app.core.zip_storage.
+    zip_bytes: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    # Where the zip is: `database` (this row) or `directory` (ZIP_DIRECTORY); None: database.
+    zip_storage: Mapped[str | None] = mapped_column(String(16))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
     description: Mapped[str] = mapped_column(Text, default="")

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from app.competitions.service import definition_of
 from app.competitions.truth import MissingTruth, truth_of
-from app.core import jobs
+from app.core import jobs, zip_storage
 from app.core.config import Settings
-from app.core.db import SessionFactory, committing, read_bytes
+from app.core.db import SessionFactory, committing
 from app.leaderboard.intervals import compute_intervals, sweep_intervals
 from app.mail import notices
 from app.models.base import utcnow
@@ -72,6 +72,8 @@ class Job:
     # When this claim was made: the result is stored only if the row is still this claim's
     # (a rescore, or a ground-truth replacement, queues it again meanwhile).
     claimed_at: datetime
+    # Why the stored zip could not be read (missing, or not its SHA-256): fails, server's fault.
+    unreadable: str | None = None
 
 
 def score_submission(factory: SessionFactory, submission_id: int, attempts: int = 5) -> str:
@@ -83,6 +85,10 @@ def score_submission(factory: SessionFactory, submission_id: int, attempts: int 
         return _fail(factory, submission_id, str(exc), server_fault=True, claimed_at=None)
     if job is None:
         return "skipped"
+    if job.unreadable is not None:  # never scored from bytes other than the upload's
+        return _fail(
+            factory, submission_id, job.unreadable, server_fault=True, claimed_at=job.claimed_at
+        )
     try:
         started = perf_counter()
         definition = job.definition
@@ -155,8 +161,12 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
         .where(Submission.id == submission_id)
     ).one()
     labels, scenarios, stamp = truth_of(session, track, phase.scored_splits)
+    try:
+        data, unreadable = zip_bytes(session, submission_id), None
+    except zip_storage.ZipUnreadable as exc:
+        data, unreadable = b"", exc.message
     return Job(
-        zip_bytes=zip_bytes(session, submission_id),
+        zip_bytes=data,
         track=track.name,
         splits=list(phase.scored_splits),
         scenario_ids=scenarios,
@@ -164,12 +174,14 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
         stamp=stamp,
         definition=definition_of(competition),
         claimed_at=claimed_at,
+        unreadable=unreadable,
     )
 
 
 def zip_bytes(session: Session, submission_id: int) -> bytes:
-    """A submission's zip, read in binary form."""
-    return read_bytes(session, Submission.zip_bytes, submission_id)
+    """A submission's zip, from where it is stored, checked against its SHA-256 (ZipUnreadable
+    when it does not match)."""
+    return zip_storage.read(session, submission_id)
 
 
 def _locked_if_claimed(

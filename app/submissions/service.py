@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.competitions import visibility
 from app.competitions.registrations import organizes, registration_of, require_confirmed
 from app.competitions.service import definition_of
+from app.core import zip_storage
 from app.core.db import committing, row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
 from app.core.sizes import size_text
@@ -238,13 +238,12 @@ def accept(
         team_id=team.id if team else None,
         track_id=track.id,
         phase_id=phase.id,
-        zip_bytes=data,
-        sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         description=description,
         created_at=now,
         queued_at=now,
     )
+    zip_storage.store(submission, data)  # where ZIP_STORAGE says, before the row is written
     session.add(submission)
     session.flush()
     return Accepted(submission, warnings)

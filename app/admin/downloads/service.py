@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.admin.truth.service import truth_digest
 from app.competitions import audit
 from app.competitions.visibility import splits_of
+from app.core import zip_storage
 from app.core.db import committing
 from app.core.downloads import spreadsheet_safe
 from app.core.errors import NotFound
@@ -64,11 +65,11 @@ def submission_zip(
     track = session.get_one(Track, submission.track_id)
     participant = safe_name(_owner_name(session, submission))
     name = f"{safe_name(competition.slug)}-{safe_name(track.name)}-{participant}-{submission.id}"
-    data = session.scalar(select(Submission.zip_bytes).where(Submission.id == submission.id))
+    data = zip_storage.read(session, submission.id)  # a damaged one: 503, nothing audited
     audit.record(
         session, competition, organizer, "submission.download", {"submission": submission.id}
     )
-    return f"{name}.zip", data or b""
+    return f"{name}.zip", data
 
 
 @dataclass(frozen=True)
@@ -155,10 +156,11 @@ def stream_zip(factory: Callable[[], Session], chosen: list[Representative]) -> 
     written: list[Representative] = []
     with committing(factory()) as session, zipfile.ZipFile(sink, "w") as archive:
         for rep in chosen:
-            data = session.scalar(
-                select(Submission.zip_bytes).where(Submission.id == rep.submission_id)
-            )
-            if data is None:  # deleted since the standings were read
+            try:
+                data = zip_storage.read(session, rep.submission_id)
+            except zip_storage.ZipUnreadable:  # logged; the manifest lists only those sent
+                continue
+            if not data:  # deleted since the standings were read
                 continue
             archive.writestr(_entry(rep.entry, rep.submitted_at), data)
             del data
