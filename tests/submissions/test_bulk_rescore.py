@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth
@@ -22,9 +22,12 @@ from app.competitions import registrations
 from app.core.config import Settings
 from app.core.db import committing, sessions
 from app.main import create_app
+from app.models.phase import Phase
 from app.models.score import Score
 from app.models.submission import Submission, SubmissionStatus
+from app.models.track import Track
 from app.models.user import Role
+from app.submissions.pipeline import BULK_FROM
 from tests.admin.test_truth import API, flipped, truth_zip
 from tests.fixtures.arena import seed_mico
 from tests.fixtures.browser import PASSWORD
@@ -248,3 +251,52 @@ def test_new_ground_truth_is_one_message_and_survives_a_killed_worker(
     assert all(after[i] == pytest.approx(1 - auc, abs=1e-9) for i, auc in before.items())
     assert set(uploads) <= set(after)
     assert rescoring.scores_each() == {6}
+
+
+def test_without_redis_the_server_rescores_a_big_track_in_its_own_threads(
+    sqlite: Engine, demo: Path
+) -> None:
+    """Embedded mode (SQLite, no Redis, no worker): new ground truth on a track of
+    BULK_FROM + 20 submissions is one job that the server's threads pass on until every
+    submission is rescored against the new labels."""
+    factory = sessions(sqlite)
+    ada, _ = seed_mico(factory, demo)
+    with committing(factory()) as session:
+        org = auth.create_user(session, "org@example.org", PASSWORD, role=Role.ORGANIZER)
+        competition = registrations.competition_by_slug(session, "mico")
+        registrations.add_organizer(session, competition, org)
+        organizer = {"Authorization": f"Bearer {auth.create_token(session, org)[1]}"}
+        track = session.scalars(select(Track).where(Track.name == "cifar10")).one()
+        phase_id = session.scalars(
+            select(Phase.id).where(Phase.competition_id == competition.id).order_by(Phase.id)
+        ).first()
+        assert phase_id is not None
+        data = (demo / "submissions" / "cifar10-strong.zip").read_bytes()
+        session.add_all(
+            Submission(
+                user_id=ada,
+                track_id=track.id,
+                phase_id=phase_id,
+                zip_bytes=data,
+                sha256="0" * 64,
+                size=len(data),
+                status=SubmissionStatus.SCORED,
+            )
+            for _ in range(BULK_FROM + 20)
+        )
+    settings = Settings(database_url=str(sqlite.url), redis_url=None, sweep_interval_seconds=60)
+    app = create_app(settings, factory)
+    with TestClient(app, base_url="https://testserver") as browser:
+        zipped = truth_zip(demo, change=flipped)
+        answer = browser.put(API, headers=organizer, files={"file": ("t.zip", zipped)})
+        assert answer.status_code == 202, answer.text
+
+        def progress() -> dict[str, int]:
+            shown: dict[str, int] = browser.get(API, headers=organizer).json()["progress"]
+            return shown
+
+        wait_for(lambda: progress()["done"], 120, "the rescore done", every=0.2)
+        assert progress()["rescored"] == BULK_FROM + 20
+    with committing(factory()) as session:
+        rows = session.scalars(select(Score.metrics).where(Score.split == "dev").limit(3)).all()
+        assert all(m["AUC"] < 0.5 for m in rows)  # the strong attack, on flipped labels
