@@ -583,7 +583,10 @@ def rescore_step(
         )
     if not picked:
         return 0
-    queue.send_rescore(track_id, picked[-1])
+    try:
+        queue.send_rescore(track_id, picked[-1])
+    except Exception:  # these rows are scored still; the sweeper starts the rest again
+        log.warning("could not send the next step of track %s's rescore", track_id)
     for submission_id in ids:
         if score_claimed(factory, submission_id, claimed_at) == "scored":
             after_scored(submission_id, queue)
