@@ -6,10 +6,10 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from app.core.config import get_settings
 from app.core.db import sessions
-from app.core.jobs import INTERVALS_TASK, SCORE_TASK
+from app.core.jobs import INTERVALS_TASK, RESCORE_TASK, SCORE_TASK
 from app.leaderboard.intervals import compute_intervals
 from app.mail import outbox
-from app.submissions.pipeline import score_then_intervals
+from app.submissions.pipeline import rescore_step, score_then_intervals
 from workers.celery_app import celery
 
 # The database away for a moment: try again, waiting longer each time (then the sweeper).
@@ -32,10 +32,30 @@ def score(submission_id: int) -> str:
 
 
 class _IntervalsTask:
-    """The intervals task as the pipeline's queue of intervals jobs."""
+    """The intervals task as the pipeline's queue of intervals jobs, and this task as the
+    queue of a bulk rescore's steps."""
 
     def send_intervals(self, submission_id: int) -> None:
         intervals.delay(submission_id)
+
+    def send_rescore(self, track_id: int, after_id: int) -> None:
+        rescore_track.delay(track_id, after_id)
+
+
+@celery.task(  # type: ignore[untyped-decorator]
+    name=RESCORE_TASK,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=6,
+)
+def rescore_track(track_id: int, after_id: int) -> int:
+    """One step of a track's bulk rescore: a few of its queued submissions above `after_id`
+    claimed, the next step sent on (so every worker process joins in, uploads in turn between
+    steps), then those scored. How many it took up; none ends the rescore."""
+    attempts = get_settings().scoring_attempts
+    return rescore_step(sessions(), track_id, after_id, attempts, _IntervalsTask())
 
 
 @celery.task(  # type: ignore[untyped-decorator]

@@ -309,29 +309,31 @@ def competitions_organizers(slug: str, added: tuple[str, ...], removed: tuple[st
     help="Every submission, not only those that failed because of the server.",
 )
 def submissions_rescore(slug: str, track: str | None, everything: bool) -> None:
-    """Queue a competition's submissions to be scored again (after new ground truth, say)."""
-    from sqlalchemy import select
-
+    """Queue a competition's submissions to be scored again (after new ground truth, say): one
+    UPDATE and one message a track; without Redis, scored here before this returns."""
     from app.competitions.registrations import competition_by_slug, tracks_of
     from app.core.config import get_settings
     from app.core.db import sessions
     from app.models.submission import Submission, SubmissionStatus
-    from app.submissions.pipeline import dispatcher_for, rescore
+    from app.submissions.pipeline import dispatcher_for, rescore_track, rescore_until_done
 
     settings = get_settings()
     dispatcher = dispatcher_for(settings, sessions())
+    only = (
+        []
+        if everything
+        else [Submission.status == SubmissionStatus.FAILED, Submission.server_fault.is_(True)]
+    )
     with _database() as session:
         competition = competition_by_slug(session, slug)
         track_ids = [t.id for t in tracks_of(session, competition) if track in (None, t.name)]
-        query = select(Submission).where(Submission.track_id.in_(track_ids))
-        if not everything:
-            query = query.where(
-                Submission.status == SubmissionStatus.FAILED, Submission.server_fault.is_(True)
-            )
-        ids = rescore(session, dispatcher.send, list(session.scalars(query)))
+        count = sum(rescore_track(session, dispatcher, t, *only) for t in track_ids)
+    if not settings.redis_url:  # the embedded threads do not finish a bulk rescore on close
+        for track_id in track_ids:
+            rescore_until_done(sessions(), track_id, settings.scoring_attempts, dispatcher)
     dispatcher.close()
     where = "sent to the workers" if settings.redis_url else "scored"
-    click.echo(f"{len(ids)} submissions of {slug} queued again and {where}")
+    click.echo(f"{count} submissions of {slug} queued again and {where}")
 
 
 @click.command("move-zips")

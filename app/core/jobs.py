@@ -1,6 +1,8 @@
 """Sending scoring work, only once the rows it needs are committed: to Celery workers through
 Redis, or (without REDIS_URL) to threads of this process running the same code. Two kinds of
-work: scoring, and after it, at lower priority, the ranking score's bootstrap intervals."""
+work: scoring, and after it, at lower priority, the ranking score's bootstrap intervals. A bulk
+rescore (new ground truth on a whole track) is one message that the workers pass on: each step
+claims a few rows, sends the next step, then scores them (see `pipeline.rescore_step`)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 
 SCORE_TASK = "mia.score_submission"
 QUEUE = "scoring"
+RESCORE_TASK = "mia.rescore_track"  # on the scoring queue: uploads wait behind one step only
 INTERVALS_TASK = "mia.ranking_intervals"
 INTERVALS_QUEUE = "intervals"  # taken only when no submission waits to be scored
 _PENDING = "mia_after_commit"
@@ -33,6 +36,10 @@ class Dispatcher(Protocol):
 
     def send_intervals(self, submission_id: int) -> None:
         """Ask for a scored submission's intervals, after any scoring waiting; never raises."""
+
+    def send_rescore(self, track_id: int, after_id: int) -> None:
+        """Ask for the next step of a track's bulk rescore: its queued submissions with an id
+        above `after_id`; never raises (the sweeper starts it again)."""
 
     def close(self) -> None:
         """Stop taking work."""
@@ -86,11 +93,22 @@ class CeleryDispatcher:
         except Exception:  # the sweeper sends it again
             log.warning("could not queue the intervals of %s; the sweeper will", submission_id)
 
+    def send_rescore(self, track_id: int, after_id: int) -> None:
+        try:
+            self.celery.send_task(
+                RESCORE_TASK,
+                args=[track_id, after_id],
+                retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+            )
+        except Exception:  # the rows stay queued: the sweeper starts the rescore again
+            log.warning("could not queue the rescore of track %s; the sweeper will", track_id)
+
     def close(self) -> None:
         self.celery.close()
 
 
-_SCORE, _STOP, _INTERVALS = 0, 1, 2  # priorities: lower first
+_SCORE, _STOP, _INTERVALS = 0, 1, 2  # priorities: lower first (a rescore step is scoring)
 
 
 class ThreadDispatcher:
@@ -102,9 +120,12 @@ class ThreadDispatcher:
         run: Callable[[int], object],
         threads: int,
         intervals: Callable[[int], object] | None = None,
+        rescore: Callable[[int, int], object] | None = None,
     ) -> None:
-        self._jobs = {_SCORE: run, _INTERVALS: intervals}
-        self._waiting: queue.PriorityQueue[tuple[int, int, int]] = queue.PriorityQueue()
+        self._jobs: dict[int, Callable[..., object] | None] = {_SCORE: run, _INTERVALS: intervals}
+        self._rescore = rescore
+        self._closing = False
+        self._waiting: queue.PriorityQueue[tuple[int, int, tuple[int, ...]]] = queue.PriorityQueue()
         self._order = itertools.count()  # first come, first served within a priority
         self._threads = [
             threading.Thread(target=self._work, name=f"mia-scorer-{i}", daemon=True)
@@ -114,29 +135,36 @@ class ThreadDispatcher:
             thread.start()
 
     def send(self, submission_id: int) -> None:
-        self._waiting.put((_SCORE, next(self._order), submission_id))
+        self._waiting.put((_SCORE, next(self._order), (submission_id,)))
 
     def send_intervals(self, submission_id: int) -> None:
         if self._jobs[_INTERVALS] is not None:
-            self._waiting.put((_INTERVALS, next(self._order), submission_id))
+            self._waiting.put((_INTERVALS, next(self._order), (submission_id,)))
+
+    def send_rescore(self, track_id: int, after_id: int) -> None:
+        """A step in turn with the uploads; dropped once closing (the rows stay queued for the
+        sweeper), so a long rescore does not hold the server's shutdown."""
+        if self._rescore is not None and not self._closing:
+            self._waiting.put((_SCORE, next(self._order), (track_id, after_id)))
 
     def _work(self) -> None:
         while True:
-            kind, _, submission_id = self._waiting.get()
-            run = self._jobs.get(kind)
+            kind, _, args = self._waiting.get()
+            run = self._jobs.get(kind) if len(args) == 1 else self._rescore
             if run is None:  # stop (intervals still waiting are the sweeper's, later)
                 return
+            if len(args) == 2 and self._closing:
+                continue
             try:
-                run(submission_id)
+                run(*args)
             except Exception:  # left as it was: the sweeper tries again
-                log.exception(
-                    "submission %s: job %s failed; the sweeper retries", submission_id, kind
-                )
+                log.exception("job %s %s failed; the sweeper retries", kind, args)
 
     def close(self) -> None:
-        """Finish the scoring that waits, then stop."""
+        """Finish the scoring that waits (not a bulk rescore's next steps), then stop."""
+        self._closing = True
         for _ in self._threads:
-            self._waiting.put((_STOP, next(self._order), -1))
+            self._waiting.put((_STOP, next(self._order), (-1,)))
         for thread in self._threads:
             thread.join()
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -17,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from time import perf_counter
 from typing import Protocol
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.competitions.service import definition_of
@@ -44,6 +45,10 @@ from app.submissions.notices import notify_done
 log = logging.getLogger(__name__)
 ACTIVE = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
 DONE = (SubmissionStatus.SCORED, SubmissionStatus.FAILED)
+# A rescore of this many submissions of a track or more is sent as one message, which the
+# workers pass on step by step (`rescore_step`); fewer are sent one message each, as uploads.
+BULK_FROM = 100
+STEP = 10  # submissions a bulk rescore's step claims at once, then scores one after the other
 
 try:
     SCORER_VERSION = f"mia-arena {version('mia-arena')}"
@@ -55,6 +60,12 @@ class IntervalsQueue(Protocol):
     """Where a scored submission's intervals job goes: a dispatcher, or the worker's task."""
 
     def send_intervals(self, submission_id: int) -> None: ...
+
+
+class RescoreQueue(IntervalsQueue, Protocol):
+    """Where a bulk rescore's next step goes, and the intervals of what it scored."""
+
+    def send_rescore(self, track_id: int, after_id: int) -> None: ...
 
 
 @dataclass
@@ -85,7 +96,23 @@ def score_submission(factory: SessionFactory, submission_id: int, attempts: int 
         return _fail(factory, submission_id, str(exc), server_fault=True, claimed_at=None)
     if job is None:
         return "skipped"
-    if job.unreadable is not None:  # never scored from bytes other than the upload's
+    return _score(factory, submission_id, job)
+
+
+def score_claimed(factory: SessionFactory, submission_id: int, claimed_at: datetime) -> str:
+    """Score a submission a bulk rescore claimed at `claimed_at` (as `score_submission`)."""
+    try:
+        with committing(factory()) as session:
+            job = _job(session, submission_id, claimed_at)
+    except MissingTruth as exc:
+        return _fail(factory, submission_id, str(exc), server_fault=True, claimed_at=claimed_at)
+    return _score(factory, submission_id, job)
+
+
+def _score(factory: SessionFactory, submission_id: int, job: Job) -> str:
+    """Score a claimed submission outside any transaction, then store the result; one whose
+    stored zip cannot be read fails (the server's fault), never scored from other bytes."""
+    if job.unreadable is not None:
         return _fail(
             factory, submission_id, job.unreadable, server_fault=True, claimed_at=job.claimed_at
         )
@@ -126,9 +153,16 @@ def after_scored(submission_id: int, intervals: IntervalsQueue) -> None:
 
 
 def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
-    """Mark a queued submission as being scored and read what scoring it needs; None when it
-    is not queued (being scored, or done: a duplicate message) or out of attempts (then it
-    fails as the server's fault: a zip that kills its worker cannot loop for ever)."""
+    """Claim a queued submission (`_take`) and read what scoring it needs; None when it is
+    not claimed."""
+    claimed_at = _take(session, submission_id, attempts)
+    return None if claimed_at is None else _job(session, submission_id, claimed_at)
+
+
+def _take(session: Session, submission_id: int, attempts: int) -> datetime | None:
+    """Mark a queued submission as being scored: when, or None when it is not queued (being
+    scored, or done: a duplicate message) or out of attempts (then it fails as the server's
+    fault: a zip that kills its worker cannot loop for ever)."""
     claimed = session.execute(
         update(Submission)
         .where(
@@ -142,17 +176,22 @@ def _claim(session: Session, submission_id: int, attempts: int) -> Job | None:
             scoring_started_at=(claimed_at := utcnow()),
         )
     )
-    if not claimed.rowcount:  # type: ignore[attr-defined]
-        spent = session.scalar(
-            select(Submission)
-            .where(Submission.id == submission_id, Submission.status == SubmissionStatus.QUEUED)
-            .with_for_update()
-        )
-        if spent is not None:
-            _give_up(spent, attempts)
-            notify_done(session, submission_id)
-            notices.submission_failed(session, submission_id)
-        return None
+    if claimed.rowcount:  # type: ignore[attr-defined]
+        return claimed_at
+    spent = session.scalar(
+        select(Submission)
+        .where(Submission.id == submission_id, Submission.status == SubmissionStatus.QUEUED)
+        .with_for_update()
+    )
+    if spent is not None:
+        _give_up(spent, attempts)
+        notify_done(session, submission_id)
+        notices.submission_failed(session, submission_id)
+    return None
+
+
+def _job(session: Session, submission_id: int, claimed_at: datetime) -> Job:
+    """What scoring a claimed submission needs (MissingTruth when its labels are not stored)."""
     track, phase, competition = session.execute(
         select(Track, Phase, Competition)
         .join(Submission, Submission.track_id == Track.id)
@@ -300,9 +339,13 @@ def sweep(
     *,
     stuck_after: timedelta,
     attempts: int,
+    send_rescore: Callable[[int, int], None] | None = None,
 ) -> list[int]:
     """Resend the submissions left queued or scoring for `stuck_after`; give up on those that
-    used every attempt (the server's fault: not counted). The ids resent, once committed."""
+    used every attempt (the server's fault: not counted). The ids resent, once committed.
+
+    A bulk rescore's rows wait queued longer than that by design: while it moves they are
+    left to it, and when it stopped (its message lost) it is started again, one message."""
     resent: list[int] = []
     with committing(factory()) as session:
         if not jobs.sweep_lock(session):
@@ -324,8 +367,11 @@ def sweep(
             .order_by(Submission.id)
             .limit(1000)
             .with_for_update(skip_locked=True)
-        )
+        ).all()
+        bulk = _bulk_tracks(session, stuck, cutoff, attempts, send_rescore)
         for submission in stuck:
+            if submission.track_id in bulk and submission.status is SubmissionStatus.QUEUED:
+                continue  # a bulk rescore's, moving or started again
             if submission.attempts >= attempts:
                 _give_up(submission, attempts)
                 notify_done(session, submission.id)
@@ -337,6 +383,45 @@ def sweep(
     if resent:
         log.warning("sweeper resent %d stuck submissions: %s", len(resent), resent[:20])
     return resent
+
+
+def _bulk_tracks(
+    session: Session,
+    stuck: Sequence[Submission],
+    cutoff: datetime,
+    attempts: int,
+    send_rescore: Callable[[int, int], None] | None,
+) -> set[int]:
+    """The tracks whose stuck queued rows are a bulk rescore's (BULK_FROM or more of them):
+    left alone while it moves (a row of the track claimed since `cutoff`), started again
+    otherwise (its rows' wait starting afresh, so the next sweeps leave them alone too)."""
+    if send_rescore is None:
+        return set()
+    waiting = Counter(
+        s.track_id for s in stuck if s.status is SubmissionStatus.QUEUED and s.attempts < attempts
+    )
+    bulk = {track for track, count in waiting.items() if count >= BULK_FROM}
+    for track in bulk:
+        moving = session.scalar(
+            select(Submission.id)
+            .where(Submission.track_id == track, Submission.scoring_started_at >= cutoff)
+            .limit(1)
+        )
+        if moving is not None:
+            continue
+        session.execute(
+            update(Submission)
+            .where(
+                Submission.track_id == track,
+                Submission.status == SubmissionStatus.QUEUED,
+                Submission.queued_at < cutoff,
+            )
+            .values(queued_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        log.warning("the bulk rescore of track %s stopped; starting it again", track)
+        jobs.after_commit(session, partial(send_rescore, track, 0))
+    return bulk
 
 
 def _give_up(submission: Submission, attempts: int) -> None:
@@ -358,8 +443,11 @@ def dispatcher_for(settings: Settings, factory: SessionFactory) -> jobs.Dispatch
     def run(submission_id: int) -> None:
         score_then_intervals(factory, submission_id, settings.scoring_attempts, dispatcher)
 
+    def step(track_id: int, after_id: int) -> None:
+        rescore_step(factory, track_id, after_id, settings.scoring_attempts, dispatcher)
+
     intervals = partial(compute_intervals, factory)
-    dispatcher = jobs.ThreadDispatcher(run, settings.embedded_scorer_threads, intervals)
+    dispatcher = jobs.ThreadDispatcher(run, settings.embedded_scorer_threads, intervals, step)
     return dispatcher
 
 
@@ -376,9 +464,11 @@ class Sweeper(threading.Thread):
         stuck_after: float,
         attempts: int,
         send_intervals: Callable[[int], None] | None = None,
+        send_rescore: Callable[[int, int], None] | None = None,
     ) -> None:
         super().__init__(name="mia-sweeper", daemon=True)
         self._args = (factory, send)
+        self._send_rescore = send_rescore
         self._every, self._attempts = interval, attempts
         self._stuck_after = timedelta(seconds=stuck_after)
         self._send_intervals = send_intervals
@@ -396,12 +486,18 @@ class Sweeper(threading.Thread):
             stuck_after=settings.stuck_after_seconds,
             attempts=settings.scoring_attempts,
             send_intervals=dispatcher.send_intervals,
+            send_rescore=dispatcher.send_rescore,
         )
 
     def run(self) -> None:
         while not self.stopped.wait(self._every):
             try:
-                sweep(*self._args, stuck_after=self._stuck_after, attempts=self._attempts)
+                sweep(
+                    *self._args,
+                    stuck_after=self._stuck_after,
+                    attempts=self._attempts,
+                    send_rescore=self._send_rescore,
+                )
                 if self._send_intervals is not None:
                     sweep_intervals(self._args[0], self._send_intervals, after=self._stuck_after)
             except Exception:  # the database may be away for a while: try again next time
@@ -423,3 +519,109 @@ def rescore(
         ids.append(submission.id)
     jobs.after_commit(session, partial(jobs.send_each, send, ids))
     return ids
+
+
+def rescore_track(
+    session: Session,
+    dispatcher: jobs.Dispatcher,
+    track_id: int,
+    *only: ColumnElement[bool],
+) -> int:
+    """Queue a track's submissions (those matching `only`, if given) to be scored again, with
+    one UPDATE; their attempts start again. Once committed: BULK_FROM or more are sent as one
+    message, a bulk rescore the workers pass on; fewer one message each. How many."""
+    ids = list(
+        session.scalars(
+            update(Submission)
+            .where(Submission.track_id == track_id, *only)
+            .values(
+                status=SubmissionStatus.QUEUED,
+                error=None,
+                server_fault=False,
+                attempts=0,
+                queued_at=utcnow(),
+            )
+            .returning(Submission.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.expire_all()  # loaded rows of the track show their new status
+    if len(ids) >= BULK_FROM:
+        jobs.after_commit(session, partial(dispatcher.send_rescore, track_id, 0))
+    else:
+        jobs.after_commit(session, partial(jobs.send_each, dispatcher.send, sorted(ids)))
+    return len(ids)
+
+
+def rescore_step(
+    factory: SessionFactory,
+    track_id: int,
+    after_id: int,
+    attempts: int,
+    queue: RescoreQueue,
+    *,
+    step: int = STEP,
+) -> int:
+    """One step of a track's bulk rescore: claim up to `step` of its queued submissions with an
+    id above `after_id`, send the next step (another worker takes it while this one scores),
+    then score them one after the other, each as an upload is. How many it picked: none ends
+    the rescore. A step that dies leaves its rows being scored: the sweeper resends them.
+    """
+    with committing(factory()) as session:
+        picked = session.scalars(
+            select(Submission.id)
+            .where(
+                Submission.track_id == track_id,
+                Submission.status == SubmissionStatus.QUEUED,
+                Submission.attempts < attempts,
+                Submission.id > after_id,
+            )
+            .order_by(Submission.id)
+            .limit(step)
+            .with_for_update(skip_locked=True)
+        ).all()
+        claimed_at = utcnow()
+        ids = sorted(
+            session.scalars(
+                update(Submission)
+                .where(Submission.id.in_(picked), Submission.status == SubmissionStatus.QUEUED)
+                .values(
+                    status=SubmissionStatus.SCORING,
+                    attempts=Submission.attempts + 1,
+                    scoring_started_at=claimed_at,
+                )
+                .returning(Submission.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    if not picked:
+        return 0
+    try:
+        queue.send_rescore(track_id, picked[-1])
+    except Exception:  # these rows are scored still; the sweeper starts the rest again
+        log.warning("could not send the next step of track %s's rescore", track_id)
+    for submission_id in ids:
+        if score_claimed(factory, submission_id, claimed_at) == "scored":
+            after_scored(submission_id, queue)
+    return len(picked)
+
+
+def rescore_until_done(
+    factory: SessionFactory, track_id: int, attempts: int, intervals: IntervalsQueue
+) -> int:
+    """A track's bulk rescore in this thread, step after step (the command line without
+    Redis): how many it picked."""
+
+    class _Here:
+        after = 0
+
+        def send_rescore(self, _: int, after_id: int) -> None:
+            self.after = after_id
+
+        def send_intervals(self, submission_id: int) -> None:
+            intervals.send_intervals(submission_id)
+
+    here, done = _Here(), 0
+    while claimed := rescore_step(factory, track_id, here.after, attempts, here):
+        done += claimed
+    return done

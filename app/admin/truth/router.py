@@ -168,7 +168,7 @@ def _replace(
         upload.data,
         filename=upload.filename,
         max_bytes=_max_bytes(request),
-        send=request.app.state.dispatcher.send,
+        dispatcher=request.app.state.dispatcher,
     )
     return version is not None
 

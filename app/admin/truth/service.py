@@ -10,7 +10,6 @@ scorer once committed) and the audit log says who did it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.competitions import audit
 from app.competitions.service import HIDDEN_SPLITS, definition_of, store_labels
 from app.core.errors import Invalid, TooLarge
+from app.core.jobs import Dispatcher
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.ground_truth import GroundTruth
@@ -34,7 +34,7 @@ from app.models.user import User
 from app.scoring.definition import Definition
 from app.scoring.problems import InvalidInput
 from app.scoring.readers import TRUTH_LIMITS, read_track_truth
-from app.submissions.pipeline import rescore
+from app.submissions.pipeline import rescore_track
 
 QUIET_AFTER = timedelta(minutes=2)  # no submission finished for this long: is a worker up?
 
@@ -166,10 +166,11 @@ def replace_truth(
     *,
     filename: str,
     max_bytes: int,
-    send: Callable[[int], None],
+    dispatcher: Dispatcher,
 ) -> TruthVersion | None:
     """Validate an uploaded zip of the track's ground truth and, if it differs from what is
-    stored, replace it and queue every submission of the track to be scored again.
+    stored, replace it and queue every submission of the track to be scored again (one
+    UPDATE; a track of many submissions is sent to the workers as one message).
 
     None when the zip holds exactly the stored labels (nothing changed, nothing rescored).
     Invalid (every problem) or TooLarge leave everything as it was.
@@ -187,21 +188,19 @@ def replace_truth(
     after = digests(session, track, splits)
     if after == before:
         return None
-    submissions = list(
-        session.scalars(
-            select(Submission).where(Submission.track_id == track.id).order_by(Submission.id)
-        )
-    )
+    count, last = session.execute(
+        select(func.count(), func.max(Submission.id)).where(Submission.track_id == track.id)
+    ).one()
     version = TruthVersion(
         track_id=track.id,
         actor_id=organizer.id,
         digests_before=before,
         digests_after=after,
-        submissions=len(submissions),
-        last_submission_id=submissions[-1].id if submissions else None,
+        submissions=count,
+        last_submission_id=last,
     )
     session.add(version)
-    rescore(session, send, submissions)
+    rescore_track(session, dispatcher, track.id, Submission.id <= last)
     audit.record(
         session,
         competition,
@@ -212,7 +211,7 @@ def replace_truth(
             "before": before,
             "after": after,
             "zip_sha256": hashlib.sha256(data).hexdigest(),
-            "rescored": len(submissions),
+            "rescored": count,
         },
     )
     return version
