@@ -14,6 +14,7 @@ second and the total time. Everything is stopped and dropped at the end.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import os
 import secrets
@@ -131,7 +132,7 @@ def _fill(factory: SessionFactory, demo: Path, count: int) -> User:
                     track_id=cifar.id,
                     phase_id=phase_id,
                     zip_bytes=data,
-                    sha256=path.name,
+                    sha256=hashlib.sha256(data).hexdigest(),
                     size=len(data),
                     status=SubmissionStatus.SCORED,
                 )
