@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from app.core.config import get_settings
@@ -14,15 +16,18 @@ from workers.celery_app import celery
 
 # The database away for a moment: try again, waiting longer each time (then the sweeper).
 TRANSIENT = (OperationalError, InterfaceError, DisconnectionError)
+RETRIED: dict[str, Any] = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
 
 
 @celery.task(  # type: ignore[untyped-decorator]
     name=SCORE_TASK,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=30,
-    retry_jitter=True,
-    max_retries=6,
+    **RETRIED,
 )
 def score(submission_id: int) -> str:
     """Score one submission: `scored`, `failed`, or `skipped` when already done. Once its
@@ -44,11 +49,7 @@ class _IntervalsTask:
 
 @celery.task(  # type: ignore[untyped-decorator]
     name=RESCORE_TASK,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=30,
-    retry_jitter=True,
-    max_retries=6,
+    **RETRIED,
 )
 def rescore_track(track_id: int, after_id: int) -> int:
     """One step of a track's bulk rescore: a few of its queued submissions above `after_id`
@@ -60,11 +61,7 @@ def rescore_track(track_id: int, after_id: int) -> int:
 
 @celery.task(  # type: ignore[untyped-decorator]
     name=INTERVALS_TASK,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=30,
-    retry_jitter=True,
-    max_retries=6,
+    **RETRIED,
 )
 def intervals(submission_id: int) -> str:
     """A scored submission's bootstrap intervals: `done`, or `skipped` (done already, rescored
