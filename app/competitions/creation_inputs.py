@@ -9,14 +9,12 @@ zip when it holds no reference data (`bundle_plan`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.auth.dependencies import ApiUser, SignedIn
 from app.competitions import creation, registrations
@@ -24,6 +22,7 @@ from app.competitions.bundle_files import BUNDLE_LIMITS
 from app.competitions.bundle_import import BundlePlan, create_from_bundle, plan_bundle
 from app.core.errors import DomainError, Forbidden, Invalid, TooLarge
 from app.core.sizes import size_text
+from app.core.uploads import bounded_form
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.user import Role, User
@@ -111,32 +110,18 @@ async def read_form(request: Request, *, carried: bool = False) -> Upload:
     `carried`: text fields may hold a zip in base64 (the page's preview carries its files)."""
     limit = truth_max_bytes(request)  # the largest zip, truth or bundle (see `bundle_bound`)
     part = encoded_size(limit) + schema.MAX_FILE_BYTES if carried else FORM_OVERHEAD
-    bound = body_bound(limit, carried)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > bound:
-        raise too_large("the upload", int(declared), limit)
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise Invalid(
-            "send a multipart form with the files definition and truth "
-            "(curl -F definition=@competition.yaml -F truth=@truth.zip), or with a bundle "
-            "(curl -F bundle=@bundle.zip)"
-        )
-
-    async def bounded() -> AsyncGenerator[bytes, None]:
-        seen = 0
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > bound:
-                raise too_large("the upload", None, limit)
-            yield chunk
-
-    parser = MultiPartParser(
-        request.headers, bounded(), max_files=4, max_fields=16, max_part_size=part
+    form = await bounded_form(
+        request,
+        bound=body_bound(limit, carried),
+        too_large=lambda size: too_large("the upload", size, limit),
+        not_multipart="send a multipart form with the files definition and truth "
+        "(curl -F definition=@competition.yaml -F truth=@truth.zip), or with a bundle "
+        "(curl -F bundle=@bundle.zip)",
+        unreadable="",
+        max_files=4,
+        max_fields=16,
+        max_part_size=part,
     )
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise Invalid(f"the form could not be read ({exc.message})") from None
     files, fields = {}, {}
     for key, value in form.multi_items():
         if isinstance(value, str):

@@ -9,14 +9,12 @@ body limit, for submissions, would answer a bare "Content Too Large").
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.admin.dependencies import API_PATH, PAGES_PATH
 from app.admin.truth import service as truth
@@ -29,6 +27,7 @@ from app.core.errors import DomainError, Invalid, TooLarge
 from app.core.forms import done, flash, refused
 from app.core.openapi import problems
 from app.core.templating import templates
+from app.core.uploads import bounded_form
 from app.models.competition import Competition
 from app.models.track import Track
 from app.models.user import User
@@ -88,30 +87,16 @@ async def read_upload(request: Request) -> Upload:
     """The form's `file` (and other fields), never reading past the limit: refused by its
     Content-Length before a byte is read, or as soon as a body without one passes it."""
     limit = _max_bytes(request)
-    bound = limit + FORM_OVERHEAD
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > bound:
-        raise TooLarge(truth.too_large_message(int(declared), limit))
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise Invalid("send the zip as a multipart form field named file (curl -F file=@truth.zip)")
-
-    async def bounded() -> AsyncGenerator[bytes, None]:
-        seen = 0
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > bound:
-                raise TooLarge(truth.too_large_message(None, limit))
-            yield chunk
-
-    parser = MultiPartParser(
-        request.headers, bounded(), max_files=1, max_fields=8, max_part_size=FORM_OVERHEAD
+    form = await bounded_form(
+        request,
+        bound=limit + FORM_OVERHEAD,
+        too_large=lambda size: TooLarge(truth.too_large_message(size, limit)),
+        not_multipart="send the zip as a multipart form field named file (curl -F file=@truth.zip)",
+        unreadable="; send one file, the zip",
+        max_files=1,
+        max_fields=8,
+        max_part_size=FORM_OVERHEAD,
     )
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise Invalid(
-            f"the form could not be read ({exc.message}); send one file, the zip"
-        ) from None
     file = form.get("file")
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     if not isinstance(file, UploadFile):
