@@ -513,12 +513,23 @@ def rescore(
     committed. Their attempts start again."""
     ids = []
     for submission in submissions:
-        submission.status, submission.error = SubmissionStatus.QUEUED, None
-        submission.server_fault, submission.attempts = False, 0
-        submission.queued_at = utcnow()
+        for column, value in _queued_again().items():
+            setattr(submission, column, value)
         ids.append(submission.id)
     jobs.after_commit(session, partial(jobs.send_each, send, ids))
     return ids
+
+
+def _queued_again() -> dict[str, object]:
+    """What queuing a submission to be scored again sets: queued now, no error, its
+    attempts starting again (one row at a time, or a track's in one UPDATE)."""
+    return {
+        "status": SubmissionStatus.QUEUED,
+        "error": None,
+        "server_fault": False,
+        "attempts": 0,
+        "queued_at": utcnow(),
+    }
 
 
 def rescore_track(
@@ -534,13 +545,7 @@ def rescore_track(
         session.scalars(
             update(Submission)
             .where(Submission.track_id == track_id, *only)
-            .values(
-                status=SubmissionStatus.QUEUED,
-                error=None,
-                server_fault=False,
-                attempts=0,
-                queued_at=utcnow(),
-            )
+            .values(_queued_again())
             .returning(Submission.id)
             .execution_options(synchronize_session=False)
         )
