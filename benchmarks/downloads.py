@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx2 as httpx
 import psycopg
 from sqlalchemy import select, text
-from throwaway import served, throwaway_database  # benchmarks/throwaway.py
+from throwaway import rebuild_representatives, served, throwaway_database  # benchmarks/throwaway.py
 
 from app.auth import service as auth
 from app.auth.passwords import hash_password
@@ -106,6 +106,7 @@ def _fill(url: str, participants: int, size: int) -> str:
                     copy.write_row((n, split, rng.random()))
         cur.execute("SELECT setval('submissions_id_seq', %s)", (participants,))
         cur.execute("ANALYZE")
+    rebuild_representatives(url)
     return token
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx2 as httpx
 import psycopg
 from sqlalchemy import select, text
-from throwaway import served, throwaway_database  # benchmarks/throwaway.py
+from throwaway import rebuild_representatives, served, throwaway_database  # benchmarks/throwaway.py
 
 from app.auth.passwords import hash_password
 from app.competitions.service import import_mico
@@ -96,6 +96,7 @@ def _fill(url: str, count: int, participants: int) -> None:
     with psycopg.connect(url.replace("+psycopg", "")) as connection:
         _copy_people(connection, ids[0], participants)
         _copy_submissions(connection, ids[1], ids[2], scenarios, count, participants)
+    rebuild_representatives(url)
 
 
 def _copy_people(connection: psycopg.Connection, competition_id: int, participants: int) -> None:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2 as httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MIA_ARENA = str(Path(sys.executable).with_name("mia-arena"))
@@ -60,3 +60,17 @@ def served(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(20)
+
+
+def rebuild_representatives(url: str) -> None:
+    """Work out the leaderboards' representatives of every track after a COPY (which goes
+    around the ORM that keeps them current)."""
+    from app.core.db import committing, make_engine, sessions
+    from app.leaderboard import representatives
+    from app.models.track import Track
+
+    engine = make_engine(url)
+    with committing(sessions(engine)()) as session:
+        for track_id in session.scalars(select(Track.id)):
+            representatives.rebuild(session, track_id)
+    engine.dispose()

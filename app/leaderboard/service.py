@@ -14,13 +14,14 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
 from app.competitions.registrations import organizes, tracks_of
 from app.competitions.visibility import hidden, ranking_phase, splits_of
 from app.core.errors import Invalid
+from app.leaderboard.representatives import in_benchmark, owner, rankable
 from app.leaderboard.rules import Rules, rules_of
 from app.mail import notices
 from app.models.base import utcnow
@@ -28,10 +29,11 @@ from app.models.competition import Competition
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.ranking import Ranking
 from app.models.registration import Registration, RegistrationStatus
+from app.models.representative import Representative
 from app.models.reveal import Reveal
 from app.models.scenario import Scenario
 from app.models.score import Score
-from app.models.submission import Submission, SubmissionStatus
+from app.models.submission import Submission
 from app.models.team import Team
 from app.models.team_member import TeamMember
 from app.models.track import Track
@@ -78,45 +80,6 @@ def laddered(session: Session, competition: Competition, split: str, user: User 
     return bool(phase is not None and phase.ladder_eta and split in phase.shown_splits)
 
 
-def _rankable(track: Track, split: str, *columns: Any, benchmark: bool = False) -> Select[Any]:
-    """The track's submissions that may be ranked (scored, none disqualified, none uploaded
-    by a participant banned from the competition) with their ranking score on `split`, and
-    any further columns. A banned member's uploads leave their team's ranking; the others'
-    stay. Those of a benchmark phase rank only on the benchmark's board (`benchmark`), the
-    others only on the competition's: its final ranking stays as it was."""
-    in_benchmark = Submission.phase_id.in_(select(Phase.id).where(Phase.benchmark))
-    banned = select(Registration.id).where(
-        Registration.competition_id == track.competition_id,
-        Registration.user_id == Submission.user_id,
-        Registration.status == RegistrationStatus.BANNED,
-    )
-    return (
-        select(
-            Submission.id,
-            Submission.user_id,
-            Submission.team_id,
-            Submission.created_at,
-            Ranking.ranking_score,
-            Ranking.ci_low,
-            Ranking.ci_high,
-            *columns,
-        )
-        .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
-        .where(
-            Submission.track_id == track.id,
-            Submission.status == SubmissionStatus.SCORED,
-            Submission.disqualified.is_(None),
-            ~banned.exists(),
-            in_benchmark if benchmark else ~in_benchmark,
-        )
-    )
-
-
-def _owner() -> Any:
-    """One key per participant: a team as minus its id, a user as its id."""
-    return case((Submission.team_id.is_not(None), -Submission.team_id), else_=Submission.user_id)
-
-
 def standings(
     session: Session,
     competition: Competition,
@@ -135,22 +98,26 @@ def standings(
     phase = benchmark or ranking_phase(session, competition, split)
     if phase is not None and phase.ladder_eta and not exact and split in phase.shown_splits:
         return _ladder(session, track, split, phase.ladder_eta)
-    pick_order: tuple[Any, ...] = (Submission.created_at.desc(), Submission.id.desc())
-    if phase is not None and phase.leaderboard_policy is LeaderboardPolicy.BEST:
-        pick_order = (Ranking.ranking_score.desc(), Submission.created_at, Submission.id)
-    if phase is not None and phase.allow_pinning:
-        pick_order = (Submission.pinned.desc(), *pick_order)
-    candidates = _rankable(
-        track,
-        split,
-        func.row_number().over(partition_by=_owner(), order_by=pick_order).label("pick"),
-        func.count().over(partition_by=_owner()).label("n"),
-        benchmark=benchmark is not None,
-    ).subquery()
     rows = session.execute(
-        select(candidates)
-        .where(candidates.c.pick == 1)
-        .order_by(candidates.c.ranking_score.desc(), candidates.c.created_at, candidates.c.id)
+        select(
+            Submission.id,
+            Submission.user_id,
+            Submission.team_id,
+            Submission.created_at,
+            Ranking.ranking_score,
+            Ranking.ci_low,
+            Ranking.ci_high,
+            Representative.submissions.label("n"),
+        )
+        .select_from(Representative)
+        .join(Submission, Submission.id == _pick(phase))
+        .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
+        .where(
+            Representative.track_id == track.id,
+            Representative.split == split,
+            Representative.benchmark == (benchmark is not None),
+        )
+        .order_by(Ranking.ranking_score.desc(), Submission.created_at, Submission.id)
     ).all()
     names = _names(session, rows)
     entries = [
@@ -168,6 +135,17 @@ def standings(
     ]
     ranked = _add_scenarios(session, entries, split, rules)
     return _by_mean_rank(entries, ranked) if rules.by_mean_rank else entries
+
+
+def _pick(phase: Phase | None) -> Any:
+    """The representative a phase's policy ranks: the latest (also when no phase ranks the
+    split) or the best; the pinned one first where pinning is allowed."""
+    best = phase is not None and phase.leaderboard_policy is LeaderboardPolicy.BEST
+    chosen = Representative.best_id if best else Representative.latest_id
+    if phase is not None and phase.allow_pinning:
+        pinned = Representative.pinned_best_id if best else Representative.pinned_latest_id
+        return func.coalesce(pinned, chosen)
+    return chosen
 
 
 def _by_mean_rank(entries: list[Entry], ranked: dict[int, dict[str, float]]) -> list[Entry]:
@@ -289,9 +267,18 @@ def _ladder(session: Session, track: Track, split: str, eta: float) -> list[Entr
     metric and no interval is shown: either would give the exact score away (an interval is
     centred near it), so the entries keep ci_low and ci_high None."""
     rows = session.execute(
-        _rankable(track, split, _owner().label("owner")).order_by(
-            Submission.created_at, Submission.id
+        rankable(
+            track.id,
+            track.competition_id,
+            Submission.id,
+            Submission.user_id,
+            Submission.team_id,
+            Submission.created_at,
+            Ranking.ranking_score,
+            owner().label("owner"),
         )
+        .where(Ranking.split == split, ~in_benchmark())
+        .order_by(Submission.created_at, Submission.id)
     ).all()
     shown: dict[int, tuple[float, Any]] = {}
     counts: dict[int, int] = {}
@@ -430,19 +417,27 @@ def signature(session: Session, competition: Competition, track: Track, split: s
     """What a leaderboard depends on that changes while a competition runs, in a few cheap
     queries: a leaderboard whose signature has not changed need not be ranked again. Names
     (a team renamed) are not in it: kept leaderboards are made again after MAX_AGE anyway."""
-    by_id = func.coalesce(func.sum(Submission.id), 0)
+    picks = (
+        Representative.latest_id,
+        Representative.best_id,
+        Representative.pinned_latest_id,
+        Representative.pinned_best_id,
+    )
+    # Read off the representatives, one row per participant: a new score, a pin, a
+    # disqualification moves a pick, a count or a sum of the picks' scores; the intervals job
+    # fills in the picks' intervals.
     submissions = session.execute(
         select(
             func.count(),
-            func.max(Submission.scored_at),
-            func.coalesce(func.sum(case((Submission.disqualified.is_not(None), Submission.id))), 0),
-            func.coalesce(func.sum(case((Submission.pinned, Submission.id))), 0),
+            func.coalesce(func.sum(Representative.submissions), 0),
+            func.max(Representative.refreshed_at),
+            func.coalesce(func.sum(sum(func.coalesce(p, 0) for p in picks)), 0),
+            func.sum(Ranking.ranking_score),
             func.count(Ranking.ci_low),
-            by_id,
         )
-        .select_from(Submission)
-        .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
-        .where(Submission.track_id == track.id, Submission.status == SubmissionStatus.SCORED)
+        .select_from(Representative)
+        .outerjoin(Ranking, (Ranking.split == split) & Ranking.submission_id.in_(picks))
+        .where(Representative.track_id == track.id, Representative.split == split)
     ).one()
     banned = session.scalar(
         select(func.coalesce(func.sum(Registration.user_id), 0)).where(

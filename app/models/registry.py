@@ -11,6 +11,7 @@ from app.models import (  # noqa: F401
     phase,
     ranking,
     registration,
+    representative,
     reveal,
     scenario,
     score,

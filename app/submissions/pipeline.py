@@ -26,6 +26,7 @@ from app.competitions.truth import MissingTruth, truth_of
 from app.core import jobs, zip_storage
 from app.core.config import Settings
 from app.core.db import SessionFactory, committing
+from app.leaderboard import representatives
 from app.leaderboard.intervals import compute_intervals, sweep_intervals
 from app.mail import notices
 from app.models.base import utcnow
@@ -541,16 +542,17 @@ def rescore_track(
     """Queue a track's submissions (those matching `only`, if given) to be scored again, with
     one UPDATE; their attempts start again. Once committed: BULK_FROM or more are sent as one
     message, a bulk rescore the workers pass on; fewer one message each. How many."""
-    ids = list(
-        session.scalars(
-            update(Submission)
-            .where(Submission.track_id == track_id, *only)
-            .values(_queued_again())
-            .returning(Submission.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    queued = session.execute(
+        update(Submission)
+        .where(Submission.track_id == track_id, *only)
+        .values(_queued_again())
+        .returning(Submission.id, Submission.user_id, Submission.team_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    ids = [submission_id for submission_id, _, _ in queued]
     session.expire_all()  # loaded rows of the track show their new status
+    owners = {-team if team else user for _, user, team in queued}
+    representatives.refresh(session, track_id, owners)  # off the boards until scored again
     if len(ids) >= BULK_FROM:
         jobs.after_commit(session, partial(dispatcher.send_rescore, track_id, 0))
     else:

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
+from app.leaderboard import representatives
 from app.main import create_app
 from app.models.base import utcnow
 from app.models.phase import Phase
@@ -141,6 +142,7 @@ def crowd(session: Session, count: int = OTHERS) -> None:
                 for scenario in scenarios
             ],
         )
+    representatives.rebuild(session, track.id)  # bulk INSERTs go around the flush
     session.commit()
 
 
