@@ -198,7 +198,11 @@ def _running(
         for process in processes:
             os.killpg(process.pid, signal.SIGTERM)
         for process in processes:
-            process.wait(20)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:  # still answering a long poll, when stopped early
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def _cpu(processes: list[subprocess.Popen[bytes]]) -> dict[str, float]:

@@ -31,6 +31,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -167,7 +168,7 @@ def _rush(
             readers = reading()
         spent = {k: v - cpu[k] for k, v in _cpu(processes).items()}
         spent["readers (wrk)"] = _children_cpu() - readers_cpu
-        spent.update({k: v - postgres[k] for k, v in _postgres_cpu(url).items()})
+        spent.update(_postgres_spent(postgres, _postgres_cpu(url)))
         ranked = _ranking(base)
         ranking_done = None if ranked is None or ranking is None else _minus(ranked, ranking)
     _report(figures, wall, readers, spent, ranking_done, args)
@@ -252,10 +253,9 @@ def _children_cpu() -> float:
     return own.children_user + own.children_system
 
 
-def _postgres_cpu(url: str) -> dict[str, float]:
-    """CPU seconds so far of every `postgres` process on the machine (other databases' work
-    included), and of the backends now connected to this database (those that ended on the
-    way are missed)."""
+def _postgres_cpu(url: str) -> tuple[dict[int, float], set[int]]:
+    """CPU seconds so far of every `postgres` process on the machine, by pid, and the pids of
+    the backends now connected to this database."""
     engine = make_engine(url)
     with engine.connect() as connection:
         ours = set(
@@ -265,20 +265,31 @@ def _postgres_cpu(url: str) -> dict[str, float]:
         )
     engine.dispose()
     tick = os.sysconf("SC_CLK_TCK")
-    every = mine = 0.0
+    used = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             name, _, rest = stat.read_text().partition(") ")
         except OSError:
             continue
-        if not name.endswith("(postgres"):
-            continue
-        fields = rest.split()
-        used = (int(fields[11]) + int(fields[12])) / tick
-        every += used
-        if int(stat.parent.name) in ours:
-            mine += used
-    return {"postgres (all)": every, "postgres (this database's backends)": mine}
+        if name.endswith("(postgres"):
+            fields = rest.split()
+            used[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return used, ours
+
+
+def _postgres_spent(
+    before: tuple[dict[int, float], set[int]], after: tuple[dict[int, float], set[int]]
+) -> dict[str, float]:
+    """CPU seconds of PostgreSQL's processes between two readings, all of them (other
+    databases' work included) and this database's backends; a process that ended in between
+    is missed (a pool's connection closed, a test's backend)."""
+    spent = {pid: used - before[0].get(pid, 0.0) for pid, used in after[0].items()}
+    return {
+        "postgres (all)": sum(spent.values()),
+        "postgres (this database's backends)": sum(
+            spent.get(pid, 0.0) for pid in after[1] | before[1]
+        ),
+    }
 
 
 def _ranking(base: str) -> dict[str, float] | None:
@@ -363,7 +374,7 @@ def _report(
         "of which this database's backends": spent["postgres (this database's backends)"],
         "readers (wrk)": spent["readers (wrk)"],
         "uploaders (this process)": spent["clients"],
-        "redis and the rest": rest,
+        "redis and the rest of the machine": rest,
         "machine": spent["machine"],
     }
     print("  CPU s per scored submission:")
@@ -385,4 +396,7 @@ def _report(
 if __name__ == "__main__":
     if shutil.which("wrk") is None or shutil.which("redis-cli") is None:
         sys.exit("this benchmark needs wrk and redis-cli (and this machine's Redis)")
+    # Stopped by `kill` too, not only Ctrl-C: the same clean-up (servers stopped, database
+    # dropped).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     main()
