@@ -96,8 +96,10 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=100_000)
     parser.add_argument("--participants", type=int, default=2_000)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--uploaders", type=int, default=8)
-    parser.add_argument("--readers", type=int, default=16, help="connections, half each")
+    parser.add_argument("--uploaders", type=int, default=8, help="0: the readers alone")
+    parser.add_argument(
+        "--readers", type=int, default=16, help="connections, half each; 0: the uploads alone"
+    )
     parser.add_argument("--scorers", type=int, default=2, help="the worker's processes")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
@@ -178,7 +180,18 @@ def _warm(base: str, readers: int) -> None:
     """Each web process's first reader of the board waits while it ranks: not counted."""
     for path in (PAGE, API):
         subprocess.run(
-            ["wrk", "-t", "1", "-c", str(readers), "-d", "4s", "--timeout", "30s", base + path],
+            [
+                "wrk",
+                "-t",
+                "1",
+                "-c",
+                str(max(readers, 1)),
+                "-d",
+                "4s",
+                "--timeout",
+                "30s",
+                base + path,
+            ],
             capture_output=True,
             check=True,
         )
@@ -214,6 +227,7 @@ def _wrk(base: str, readers: int, seconds: float) -> Iterator[Callable[[], list[
                 ("page", PAGE, (readers + 1) // 2),
                 ("API", API, readers // 2),
             ]
+            if connections  # --readers 0 or 1: the uploads alone, or the page alone
         }
 
         def figures() -> list[Readers]:
@@ -332,28 +346,24 @@ def _report(
         f"on {args.submissions:,} submissions; 2 web processes, 1 worker of {args.scorers} "
         f"scoring processes"
     )
-    print(
-        f"  scored/s:              {rate:7.1f}  ({done} scored in {wall:.1f} s, the last "
-        f"upload begun within {args.seconds:g} s)"
-        f"   goal 20+: {_verdict(rate, GOAL_RATE, above=True, unit='/s')}"
-    )
+    if args.uploaders:
+        print(
+            f"  scored/s:              {rate:7.1f}  ({done} scored in {wall:.1f} s, the last "
+            f"upload begun within {args.seconds:g} s)"
+            f"   goal 20+: {_verdict(rate, GOAL_RATE, above=True, unit='/s')}"
+        )
     if done >= 2:
         p95 = statistics.quantiles(figures.to_scored, n=100, method="inclusive")[94] * 1000
         print(
             f"  upload to scored, ms:  {_percentiles(figures.to_scored)}"
             f"   goal p95 < 1000: {_verdict(p95, GOAL_P95, above=False, unit='ms')}"
         )
-        print(f"  upload alone, ms:      {_percentiles(figures.upload)}")
-    for name, p50, p99, count, seconds in [
-        *((r.name, r.at(0.5), r.at(0.99), r.requests, r.seconds) for r in readers),
-        (
-            "all",
-            _together(readers, 0.5),
-            _together(readers, 0.99),
-            sum(r.requests for r in readers),
-            max(r.seconds for r in readers),
-        ),
-    ]:
+        print(f"  the POST alone, ms:    {_percentiles(figures.upload)}")
+    rows = [(r.name, r.at(0.5), r.at(0.99), r.requests, r.seconds) for r in readers]
+    if readers:
+        requests, seconds = sum(r.requests for r in readers), max(r.seconds for r in readers)
+        rows.append(("all", _together(readers, 0.5), _together(readers, 0.99), requests, seconds))
+    for name, p50, p99, count, seconds in rows:
         print(
             f"  readers {name:>4}, ms:     p50 {p50:7.1f}  p99 {p99:7.1f}  "
             f"{count / seconds:6.0f} requests/s"
