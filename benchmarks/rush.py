@@ -18,7 +18,8 @@ together) and their requests per second, CPU seconds per scored submission by pr
 worker, PostgreSQL, readers, uploaders), the ranking work the web processes did (the
 `mia_leaderboard_ranking_seconds` histogram of /metrics, when exposed), the goals beside the
 figures, and the load average at the start and the end (the machine may be shared).
-Everything is stopped and dropped at the end, on Ctrl-C or an error too.
+Everything is stopped and dropped at the end, on Ctrl-C or an error too. `--readers 0` or
+`--uploaders 0` measures one side alone: what the other costs it.
 
     .venv/bin/python benchmarks/rush.py [--submissions 100000] [--participants 2000]
         [--seconds 60] [--uploaders 8] [--readers 16]
@@ -387,9 +388,10 @@ def _report(
         "redis and the rest of the machine": rest,
         "machine": spent["machine"],
     }
-    print("  CPU s per scored submission:")
+    print("  CPU s per scored submission:" if done else "  CPU s (none scored):")
     for name, seconds in shown.items():
-        print(f"    {name:<36} {seconds / max(done, 1):7.3f}   ({seconds:.1f} s in all)")
+        each = f"{seconds / done:7.3f}   " if done else ""
+        print(f"    {name:<36} {each}({seconds:.1f} s in all)")
     if ranking is None:
         print("  ranking work: not exposed")
     else:
