@@ -10,8 +10,10 @@ benchmarks/pipeline.py does), warms the leaderboard up, then for --seconds at th
 - --uploaders API clients (participants of the fill), each uploading a valid cifar10 zip and
   waiting until it is scored before the next (pipeline.py's clients);
 - --readers leaderboard readers, anonymous (the dev board is public): half of them GET the
-  page, half the API, through two `wrk` processes (a C load generator, so that the readers
-  cost the 2 cores little and their latencies are the server's, not a Python client's).
+  page, half the API, through two `wrk` processes (a C load generator: far cheaper than
+  Python clients, so that the latencies are the server's; its CPU is shown too). Each
+  connection sends its next request as soon as it has the answer: the readers take all the
+  server can give them, as a crowd pressing refresh does.
 
 Prints uploads scored per second, upload-to-scored p50/p95/p99, reader p50/p99 (page, API,
 together) and their requests per second, CPU seconds per scored submission by process (web,
