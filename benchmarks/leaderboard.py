@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2 as httpx
+import numpy as np
 import psycopg
 from sqlalchemy import select, text
 from throwaway import rebuild_representatives, served, throwaway_database  # benchmarks/throwaway.py
@@ -37,6 +38,7 @@ from app.leaderboard.service import standings
 from app.models.competition import Competition
 from app.models.scenario import Scenario
 from app.models.track import Track
+from app.scoring.bootstrap import REPLICATES
 from app.scoring.demo import write_demo_data
 
 METRICS = (
@@ -63,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     with throwaway_database() as url:
         started = time.perf_counter()
-        _fill(url, args.submissions, args.participants)
+        fill(url, args.submissions, args.participants)
         print(
             f"filled {args.submissions:,} scored submissions of {args.participants:,} "
             f"participants in {time.perf_counter() - started:.0f} s"
@@ -77,8 +79,10 @@ def main() -> None:
                 _read(base + path, name, args.readers, args.requests)
 
 
-def _fill(url: str, count: int, participants: int) -> None:
-    """MICO's cifar10 track, then participants and submissions by COPY, scores included."""
+def fill(url: str, count: int, participants: int, *, replicates: bool = False) -> Path:
+    """MICO's cifar10 track, then participants and submissions by COPY, scores and intervals
+    included, and with `replicates` each ranking's replicates too (what rank intervals read;
+    4 kB a row). The demo data's folder: its truth and its zips (valid uploads)."""
     engine = make_engine(url)
     with engine.begin() as connection:
         upgrade(connection)
@@ -95,8 +99,9 @@ def _fill(url: str, count: int, participants: int) -> None:
     engine.dispose()
     with psycopg.connect(url.replace("+psycopg", "")) as connection:
         _copy_people(connection, ids[0], participants)
-        _copy_submissions(connection, ids[1], ids[2], scenarios, count, participants)
+        _copy_submissions(connection, ids[1], ids[2], scenarios, count, participants, replicates)
     rebuild_representatives(url)
+    return folder
 
 
 def _copy_people(connection: psycopg.Connection, competition_id: int, participants: int) -> None:
@@ -136,8 +141,10 @@ def _copy_submissions(
     scenarios: dict[str, int],
     count: int,
     participants: int,
+    replicates: bool,
 ) -> None:
     rng = random.Random(7)
+    noise = np.random.default_rng(7)
     start = datetime.now(UTC) - timedelta(days=30)
     roc = json.dumps({"fpr": [0.0, 0.1, 1.0], "tpr": [0.0, 0.5, 1.0]})
     with connection.cursor() as cursor:
@@ -172,11 +179,15 @@ def _copy_submissions(
                 )
         for split in ("dev", "final"):
             with cursor.copy(  # with their intervals, as once the workers have caught up
-                "COPY rankings (submission_id, split, ranking_score, ci_low, ci_high) FROM STDIN"
+                "COPY rankings (submission_id, split, ranking_score, ci_low, ci_high, replicates)"
+                " FROM STDIN"
             ) as copy:
                 for i in range(1, count + 1):
                     score = rng.random()
-                    copy.write_row((i, split, score, max(score - 0.03, 0), min(score + 0.03, 1)))
+                    spread = _replicates(noise, score) if replicates else None
+                    copy.write_row(
+                        (i, split, score, max(score - 0.03, 0), min(score + 0.03, 1), spread)
+                    )
         with cursor.copy(
             "COPY scores (submission_id, split, scenario_id, metrics, roc, created_at) FROM STDIN"
         ) as copy:
@@ -188,6 +199,12 @@ def _copy_submissions(
                         copy.write_row((i, split, scenario_id, metrics, roc, now))
         cursor.execute("SELECT setval('submissions_id_seq', %s)", (count,))
         cursor.execute("ANALYZE")
+
+
+def _replicates(rng: np.random.Generator, score: float) -> bytes:
+    """REPLICATES scores about `score`, as stored: float32 little-endian."""
+    scores = score + 0.015 * rng.standard_normal(REPLICATES, np.float32)
+    return scores.astype("<f4").tobytes()
 
 
 def _fresh(url: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
 import secrets
 import shutil
@@ -153,8 +154,11 @@ def _midst_zips(count: int) -> list[bytes]:
 
 
 @contextmanager
-def _running(env: dict[str, str], args: argparse.Namespace, port: int, log: Path) -> Iterator[None]:
-    """The web server and a worker, in their own process groups, stopped at the end."""
+def _running(
+    env: dict[str, str], args: argparse.Namespace, port: int, log: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The web server and a worker, in their own process groups, stopped at the end: their
+    processes (for `_cpu`)."""
     environment = {**os.environ, **env}
     subprocess.run(["redis-cli", "-u", args.redis, "FLUSHDB"], check=False, capture_output=True)
     commands = [
@@ -188,13 +192,17 @@ def _running(env: dict[str, str], args: argparse.Namespace, port: int, log: Path
         _wait_up(f"http://127.0.0.1:{port}/", log)
         time.sleep(3)  # the worker's start
         before = _cpu(processes)
-        yield
+        yield processes
         CPU.update({k: v - before[k] for k, v in _cpu(processes).items()})
     finally:
         for process in processes:
             os.killpg(process.pid, signal.SIGTERM)
         for process in processes:
-            process.wait(20)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:  # still answering a long poll, when stopped early
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def _cpu(processes: list[subprocess.Popen[bytes]]) -> dict[str, float]:
@@ -270,11 +278,21 @@ def _load(
 
 
 def _client(
-    server: str, token: str, track: str, payloads: list[bytes], count: int, figures: Figures
+    server: str,
+    token: str,
+    track: str,
+    payloads: list[bytes],
+    count: int,
+    figures: Figures,
+    until: float = math.inf,
 ) -> None:
+    """`count` uploads one after the other, each waited for until scored; none begun after
+    `until` (a `time.perf_counter()`)."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=server, headers=headers, timeout=30) as client:
         for i in range(count):
+            if time.perf_counter() >= until:
+                break
             began = time.perf_counter()
             answer = client.post(
                 f"{track}/submissions",
