@@ -77,7 +77,9 @@ def create_app(
     app.state.metrics = Metrics(factory, settings.prometheus_multiproc_dir)
     app.state.dispatcher = dispatcher
     app.state.done = DoneListener(settings.database_url)
-    app.state.standings = StandingsCache(settings.leaderboard_cache_seconds, clock)
+    app.state.standings = StandingsCache(
+        settings.leaderboard_cache_seconds, clock, on_made=app.state.metrics.rankings.observe
+    )
     app.add_middleware(AnonymousLeaderboards, cache=app.state.standings)
     app.add_middleware(
         SessionMiddleware,

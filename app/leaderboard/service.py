@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from time import monotonic
+from time import monotonic, perf_counter
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -487,9 +487,15 @@ class StandingsCache:
     ranking to be made again: a stale one is served while a thread makes the next (only the
     very first reader of a leaderboard waits). `make` must therefore use its own session."""
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = monotonic) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        clock: Callable[[], float] = monotonic,
+        on_made: Callable[[float], None] | None = None,
+    ) -> None:
         self.seconds = seconds
         self._clock = clock  # seconds, only ever compared: tests pass one they move on
+        self._on_made = on_made  # told how long each make took (the ranking work done)
         self._kept: dict[Hashable, tuple[float, Any]] = {}
         self._made: dict[Hashable, float] = {}  # when each kept value was made
         self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
@@ -562,5 +568,8 @@ class StandingsCache:
         if kept is not None and current is not None and young and current(kept[1]):
             self._kept[key] = (self._clock(), kept[1])  # nothing changed: checked again later
         else:
+            began = perf_counter()
             self._kept[key] = (self._clock(), make())
             self._made[key] = self._kept[key][0]
+            if self._on_made is not None:
+                self._on_made(perf_counter() - began)

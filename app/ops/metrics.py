@@ -61,6 +61,13 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.rankings = Histogram(
+            "mia_leaderboard_ranking_seconds",
+            "Time a web process took to make a leaderboard again (ranking, rank intervals, "
+            "JSON, table and charts), in the background.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         if multiprocess_dir is None:  # one process: its own figures are the whole story
             ProcessCollector(registry=self.registry)
             PlatformCollector(registry=self.registry)

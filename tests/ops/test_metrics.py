@@ -114,11 +114,30 @@ def test_an_upload_shows_in_the_queue_then_in_the_scoring_times(arena: Arena) ->
         "mia_scoring_queue_depth",
         "mia_scoring_queue_oldest_seconds",
         "mia_scoring_duration_seconds",
+        "mia_leaderboard_ranking_seconds",
     }
     ours = [labels for name, labels in scored if name.startswith("mia_")]
     assert {name for labels in ours for name, _ in labels} == {"method", "route", "status", "le"}
     for secret in ("my secret method", "mico", "cifar10_", "ada@example.org"):
         assert secret not in text
+
+
+def test_each_leaderboard_made_is_counted_with_its_time(arena: Arena) -> None:
+    """The ranking work the web process does: one make per leaderboard and cache period (the
+    arena's cache is off, so a server of its own with one)."""
+    _, headers = arena.participant("ada@example.org")
+    arena.upload(headers, arena.zip("cifar10-strong"))
+    assert arena.score_sent() == ["scored"]
+    app = create_app(Settings(leaderboard_cache_seconds=60), arena.factory, Sent())
+    with TestClient(app, base_url="https://testserver") as browser:
+        before = scrape(browser.get("/metrics").text)
+        assert value(before, "mia_leaderboard_ranking_seconds_count") == 0
+        for _ in range(3):  # made once, then served from the cache
+            board = browser.get("/api/v1/competitions/mico/tracks/cifar10/leaderboard")
+            assert [e["participant"] for e in board.json()["entries"]] == ["ada"]
+        after = scrape(browser.get("/metrics").text)
+    assert value(after, "mia_leaderboard_ranking_seconds_count") == 1
+    assert 0 < value(after, "mia_leaderboard_ranking_seconds_sum") < 60
 
 
 @pytest.fixture
