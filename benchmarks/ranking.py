@@ -108,6 +108,10 @@ def _measure(size: int, participants: int) -> dict[str, float]:
             figures["ranking (standings)"] = _median(
                 lambda: service.standings(session, competition, track, "dev")
             )
+            entries = service.standings(session, competition, track, "dev")
+            figures["rank intervals (2,000 x 1,000)"] = _median(
+                lambda: service.with_rank_intervals(session, "dev", entries)
+            )
             figures["signature"] = _median(
                 lambda: service.signature(session, competition, track, "dev")
             )

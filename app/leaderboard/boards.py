@@ -4,7 +4,7 @@ pays for any of them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -20,6 +20,7 @@ from app.models.competition import Competition
 from app.models.track import Track
 
 PAGE_ROWS = 100  # rows on each page of the table; the API and the CSV have every row
+RANK_INTERVALS_EVERY = 30.0  # seconds: rank intervals worked out again at most this often
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Board:
     intervals: bool  # a column for them (never under the Ladder, nor for mean ranks)
     rules: board_rules.Rules  # the columns and the ranking rule, from the definition
     rendered: dict[int, Markup] = field(default_factory=dict)  # pages shown to every reader
+    ranks_reused: bool = False  # its rank intervals are those of an earlier board
 
     @property
     def last_page(self) -> int:
@@ -69,6 +71,7 @@ def board_of(
     session of its own, from `factory`), all its forms at once, so that no reader pays for
     any of them."""
     competition_id, track_id = competition.id, track.id
+    ranks_key = ("rank intervals", track_id, split)
     csv_url = (
         f"/api/v1/competitions/{competition.slug}/tracks/{track.name}/leaderboard"
         f"?split={split}&format=csv"
@@ -81,6 +84,8 @@ def board_of(
         )
 
     def current(board: Board) -> bool:
+        if board.ranks_reused and cache.peek(ranks_key, within=RANK_INTERVALS_EVERY) is None:
+            return False  # its rank intervals are due to be worked out again
         with committing(factory()) as own:
             return bool(now(own) == board.signature)
 
@@ -92,8 +97,9 @@ def board_of(
             rules = board_rules.rules_of(held, ranked)
             entries = service.standings(own, held, ranked, split, exact=exact, rules=rules)
             entries = service.with_reveal(own, ranked, split, entries)
+            reused = False
             if exact and not rules.by_mean_rank:  # as the score intervals
-                entries = service.with_rank_intervals(own, split, entries)
+                entries, reused = _with_rank_intervals(own, cache, ranks_key, split, entries)
             # Curves would give exact scores away: none under the Ladder.
             charts = _overlays(service.top_rocs(own, entries, split)) if exact else {}
         return Board(
@@ -105,9 +111,39 @@ def board_of(
             split=split,
             intervals=exact and not rules.by_mean_rank,
             rules=rules,
+            ranks_reused=reused,
         )
 
     return cache.get(("board", track.id, split, exact), make, current)
+
+
+def _with_rank_intervals(
+    session: Session,
+    cache: service.StandingsCache,
+    key: Any,
+    split: str,
+    entries: list[service.Entry],
+) -> tuple[list[service.Entry], bool]:
+    """The rows with their rank intervals, worked out afresh at most every RANK_INTERVALS_EVERY
+    seconds in a process (200-300 ms of CPU for 2,000 rows of 1,000 replicates, most of what a
+    board costs; while scores stream in, a board is made again every few seconds); in between,
+    those of the last time, for the rows that had one then (and True: reused). A row new since
+    shows none until the next time, as a row whose replicates are still being computed does."""
+    kept = cache.peek(key, within=RANK_INTERVALS_EVERY) if cache.seconds > 0 else None
+    if kept is None:
+        entries = service.with_rank_intervals(session, split, entries)
+        cache.put(
+            key,
+            {e.submission_id: (e.rank_low, e.rank_high, e.group) for e in entries if e.group},
+        )
+        return entries, False
+    reused = [
+        replace(e, rank_low=r[0], rank_high=r[1], group=r[2])
+        if (r := kept.get(e.submission_id))
+        else e
+        for e in entries
+    ]
+    return reused, True
 
 
 def _rows_html(board: Board, page: int, own: set[int]) -> Markup:

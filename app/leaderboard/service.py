@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from time import monotonic, perf_counter
@@ -14,7 +14,8 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, and_, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.competitions import audit
@@ -108,9 +109,12 @@ def standings(
             Ranking.ci_low,
             Ranking.ci_high,
             Representative.submissions.label("n"),
+            func.coalesce(Team.name, User.display_name).label("name"),
         )
         .select_from(Representative)
         .join(Submission, Submission.id == _pick(phase))
+        .join(User, User.id == Submission.user_id)
+        .outerjoin(Team, Team.id == Submission.team_id)
         .join(Ranking, (Ranking.submission_id == Submission.id) & (Ranking.split == split))
         .where(
             Representative.track_id == track.id,
@@ -119,11 +123,10 @@ def standings(
         )
         .order_by(Ranking.ranking_score.desc(), Submission.created_at, Submission.id)
     ).all()
-    names = _names(session, rows)
     entries = [
         Entry(
             rank=i,
-            participant=names[-row.team_id if row.team_id else row.user_id],
+            participant=row.name,
             submission_id=row.id,
             ranking_score=row.ranking_score,
             submitted_at=row.created_at,
@@ -146,6 +149,14 @@ def _pick(phase: Phase | None) -> Any:
         pinned = Representative.pinned_best_id if best else Representative.pinned_latest_id
         return func.coalesce(pinned, chosen)
     return chosen
+
+
+def among(session: Session, column: Any, ids: Iterable[int]) -> Any:
+    """`column IN ids`; on PostgreSQL as one array parameter: psycopg spends 20-40 ms taking
+    apart a statement with 2,000 placeholders, each time it is run."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(list(ids))
 
 
 def _by_mean_rank(entries: list[Entry], ranked: dict[int, dict[str, float]]) -> list[Entry]:
@@ -203,7 +214,7 @@ def with_rank_intervals(session: Session, split: str, entries: list[Entry]) -> l
         session.execute(
             select(Ranking.submission_id, Ranking.replicates).where(
                 Ranking.split == split,
-                Ranking.submission_id.in_(ids),
+                among(session, Ranking.submission_id, ids),
                 Ranking.replicates.is_not(None),
             )
         )
@@ -233,10 +244,12 @@ def rank_intervals(
     order = np.argsort(-scores, axis=1)  # any order among equals: they share their rank
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, _tied_ranks(np.take_along_axis(scores, order, 1)), axis=1)
-    spread = np.sort(ranks.T, axis=1)  # per row, its ranks in order
     tail = (1 - confidence) / 2
-    at = np.around(np.array([tail, 1 - tail]) * (spread.shape[1] - 1)).astype(np.intp)
-    low, high = spread[:, at[0]], spread[:, at[1]]  # numpy's "nearest" percentiles
+    at = np.around(np.array([tail, 1 - tail]) * (ranks.shape[0] - 1)).astype(np.intp)
+    # Per row, its ranks with those two in the places a sort would put them (numpy's
+    # "nearest" percentiles), the rest unsorted: 55 ms instead of 74 at 2,000 x 1,000.
+    spread = np.partition(ranks.T, at, axis=1)
+    low, high = spread[:, at[0]], spread[:, at[1]]
     found: dict[int, tuple[int, int, int]] = {}
     group, head_high = 0, 0
     for entry, lo, hi in zip(ranked, low.astype(int), high.astype(int), strict=True):
@@ -335,7 +348,7 @@ def _add_scenarios(
     rows = session.execute(
         select(Score.submission_id, Scenario.name, Score.metrics)
         .join(Scenario, Scenario.id == Score.scenario_id)
-        .where(Score.submission_id.in_(list(by_submission)), Score.split == split)
+        .where(among(session, Score.submission_id, by_submission), Score.split == split)
         .order_by(Scenario.name)
     ).tuples()
     for submission_id, name, metrics in rows:
@@ -500,11 +513,14 @@ class StandingsCache:
         self._made: dict[Hashable, float] = {}  # when each kept value was made
         self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
 
-    def peek(self, key: Hashable, *, stale: bool = False) -> Any | None:
+    def peek(
+        self, key: Hashable, *, stale: bool = False, within: float | None = None
+    ) -> Any | None:
         """What is kept for `key` if it is still fresh (or, with `stale`, young enough to
-        serve while the next is made: STALE_GRACE seconds past fresh), else None."""
+        serve while the next is made: STALE_GRACE seconds past fresh; or, `within`, kept
+        less than that many seconds ago), else None."""
         kept = self._kept.get(key)
-        limit = self.seconds + (STALE_GRACE if stale else 0.0)
+        limit = within if within is not None else self.seconds + (STALE_GRACE if stale else 0.0)
         if kept is None or self._clock() - kept[0] >= limit:
             return None
         return kept[1]

@@ -12,13 +12,18 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from app.leaderboard import boards
 from app.leaderboard.intervals import compute_intervals, sweep_intervals
+from app.leaderboard.service import STALE_GRACE, StandingsCache
 from app.models.base import utcnow
+from app.models.competition import Competition
 from app.models.phase import Phase
 from app.models.ranking import Ranking
 from app.models.submission import Submission, SubmissionStatus
+from app.models.track import Track
 from app.models.user import Role
 from tests.fixtures.arena import Arena
+from tests.fixtures.clock import FakeClock
 
 BOARD = "/api/v1/competitions/mico/tracks/cifar10/leaderboard"
 PAGE = "/competitions/mico/tracks/cifar10/leaderboard"
@@ -229,3 +234,28 @@ def test_hostile_ids_and_queries_are_refused_not_crashed(arena: Arena) -> None:
     page = arena.browser.get(PAGE, params={"split": "<script>alert(1)</script>"}).text
     assert "<script>alert(1)" not in page
     assert re.search(r"\[0\.\d{3}, 0\.\d{3}\]", arena.browser.get(PAGE).text)
+
+
+def test_rank_intervals_are_worked_out_again_at_most_every_thirty_seconds(arena: Arena) -> None:
+    """Made again with its board while scores stream in, a board keeps the last rank intervals
+    for the rows that had them; a row new since gets its own at the next working out."""
+    _, ada = arena.participant("ada@example.org")
+    _, bob = arena.participant("bob@example.org")
+    _submit(arena, ada, "strong")
+    assert arena.intervals_sent() == ["done"]
+    clock = FakeClock()
+    cache = StandingsCache(2, clock)
+    competition = arena.session.scalars(select(Competition)).one()
+    track = arena.session.scalars(select(Track).where(Track.name == "cifar10")).one()
+
+    def groups() -> dict[str, int | None]:
+        board = boards.board_of(arena.factory, cache, competition, track, "dev", exact=True)
+        return {e.participant: e.group for e in board.entries}
+
+    assert groups() == {"ada": 1}
+    _submit(arena, bob, "strong")
+    assert arena.intervals_sent() == ["done"]
+    clock.advance(2 + STALE_GRACE)  # too old to serve: the reader waits for the next board
+    assert groups() == {"ada": 1, "bob": None}  # made again, with the rank intervals kept
+    clock.advance(boards.RANK_INTERVALS_EVERY - 2 - STALE_GRACE)
+    assert groups() == {"ada": 1, "bob": 1}  # the same attack: the data cannot tell them apart
