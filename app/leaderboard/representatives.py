@@ -47,11 +47,11 @@ def in_benchmark() -> Any:
     return Submission.phase_id.in_(select(Phase.id).where(Phase.benchmark))
 
 
-def rankable(track_id: int, competition_id: int, *columns: Any) -> Select[Any]:
+def rankable(track_id: int, competition_id: Any, *columns: Any) -> Select[Any]:
     """The track's submissions that may be ranked (scored, not disqualified, not uploaded by a
     participant banned from the competition: a banned member's uploads leave their team's
     ranking, the others' stay), one row per split they have a ranking score on, with
-    `columns`."""
+    `columns`. `competition_id`: the track's, or an expression that gives it."""
     banned = select(Registration.id).where(
         Registration.competition_id == competition_id,
         Registration.user_id == Submission.user_id,
@@ -117,9 +117,7 @@ def _locking(session: Session) -> bool:
 
 def _insert(session: Session, track_id: int, which: Any) -> None:
     """The rows of the owners whose submissions `which` selects, from those submissions."""
-    competition_id = session.scalar(select(Track.competition_id).where(Track.id == track_id))
-    if competition_id is None:  # removed meanwhile: its rows went with it
-        return
+    competition_id = select(Track.competition_id).where(Track.id == track_id).scalar_subquery()
     benchmark = in_benchmark()
     parts = (Ranking.split, benchmark, owner())
 

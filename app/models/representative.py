@@ -24,9 +24,9 @@ class Representative(Base):
     track_id: Mapped[int] = mapped_column(
         ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True
     )
+    owner: Mapped[int] = mapped_column(primary_key=True)  # first: an owner's rows are together
     split: Mapped[str] = mapped_column(String(16), primary_key=True)
     benchmark: Mapped[bool] = mapped_column(primary_key=True)
-    owner: Mapped[int] = mapped_column(primary_key=True)
     submissions: Mapped[int]
     latest_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     best_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))

@@ -60,9 +60,9 @@ def upgrade() -> None:
     op.create_table(
         "representatives",
         sa.Column("track_id", sa.Integer(), nullable=False),
+        sa.Column("owner", sa.Integer(), nullable=False),
         sa.Column("split", sa.String(length=16), nullable=False),
         sa.Column("benchmark", sa.Boolean(), nullable=False),
-        sa.Column("owner", sa.Integer(), nullable=False),
         sa.Column("submissions", sa.Integer(), nullable=False),
         sa.Column("latest_id", sa.Integer(), nullable=False),
         sa.Column("best_id", sa.Integer(), nullable=False),
@@ -74,7 +74,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["best_id"], ["submissions.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["pinned_latest_id"], ["submissions.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["pinned_best_id"], ["submissions.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("track_id", "split", "benchmark", "owner"),
+        sa.PrimaryKeyConstraint("track_id", "owner", "split", "benchmark"),
     )
     op.execute(_FILL)
 
