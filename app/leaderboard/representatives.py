@@ -34,6 +34,7 @@ LATEST = (Submission.created_at.desc(), Submission.id.desc())
 BEST = (Ranking.ranking_score.desc(), Submission.created_at, Submission.id)
 # A change to any of these may change which submission stands for its owner, or whose it is.
 _OWNING = ("pinned", "disqualified", "team_id", "user_id")
+ONE_BY_ONE = 32  # owners worked out one by one in a refresh; for more, the whole track
 _STALE = "stale representatives"  # the session.info key of what the next flush works out
 
 
@@ -76,14 +77,11 @@ def refresh(session: Session, track_id: int, owners: Iterable[int]) -> None:
     chosen = sorted(set(owners))
     if not chosen:
         return
-    if _locking(session):  # the track's lock shared (`rebuild` takes it alone), then each owner's
-        session.execute(
-            text("SELECT pg_advisory_xact_lock_shared(:track, 0)"), {"track": -track_id}
-        )
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:track, o) FROM unnest(CAST(:owners AS int[])) o"),
-            {"track": track_id, "owners": chosen},  # in order: two such never wait on each other
-        ).all()
+    if len(chosen) > ONE_BY_ONE:  # a track queued again whole, say: PostgreSQL's lock table
+        rebuild(session, track_id)  # holds a few thousand locks in all, not one per owner
+        return
+    if _locking(session):
+        _lock(session, track_id, chosen)
     users = [o for o in chosen if o > 0]
     teams = [-o for o in chosen if o < 0]
     session.execute(
@@ -105,9 +103,24 @@ def rebuild(session: Session, track_id: int) -> None:
     """Work out every row of the track again: after rows were written around the ORM (COPY,
     a bulk INSERT), or to check the table (the two must agree)."""
     if _locking(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:track, 0)"), {"track": -track_id})
+        _lock(session, track_id, None)
     session.execute(delete(Representative).where(Representative.track_id == track_id))
     _insert(session, track_id, literal(True))
+
+
+def _lock(session: Session, track_id: int, owners: list[int] | None) -> None:
+    """Take the owners' locks, in order (two transactions taking some of the same never wait
+    on each other in a circle), after the track's lock shared; for every owner (None), the
+    track's lock alone."""
+    track = {"track": -track_id}
+    if owners is None:
+        session.execute(text("SELECT pg_advisory_xact_lock(:track, 0)"), track)
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock_shared(:track, 0)"), track)
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:track, o) FROM unnest(CAST(:owners AS int[])) o"),
+        {"track": track_id, "owners": owners},
+    ).all()
 
 
 def _locking(session: Session) -> bool:

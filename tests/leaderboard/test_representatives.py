@@ -194,3 +194,16 @@ def _waiting_on_a_lock(engine: Engine) -> bool:
                 text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
             )
         )
+
+
+def test_thousands_of_owners_at_once_lock_their_track_not_each_owner(arena: Arena) -> None:
+    """PostgreSQL's lock table holds a few thousand locks in all: a track queued again whole
+    (200,001 owners here: enough to fill it) must not ask for one each."""
+    _, ada = arena.participant("ada@example.org")
+    arena.upload(ada, arena.zip("cifar10-weak"))
+    assert arena.score_sent() == ["scored"]
+    track = arena.session.scalars(select(Track).where(Track.name == "cifar10")).one()
+    representatives.refresh(arena.session, track.id, range(-100_000, 100_001))
+    arena.session.commit()
+    assert len(_rows(arena.session)) == 2  # ada's, dev and final
+    assert _rows(arena.session) == _afresh(arena.session)
