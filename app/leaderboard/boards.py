@@ -4,7 +4,7 @@ pays for any of them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -137,13 +137,10 @@ def _with_rank_intervals(
             {e.submission_id: (e.rank_low, e.rank_high, e.group) for e in entries if e.group},
         )
         return entries, False
-    reused = [
-        replace(e, rank_low=r[0], rank_high=r[1], group=r[2])
-        if (r := kept.get(e.submission_id))
-        else e
-        for e in entries
-    ]
-    return reused, True
+    for entry in entries:  # made for this board alone: filled in where they are
+        if found := kept.get(entry.submission_id):
+            entry.rank_low, entry.rank_high, entry.group = found
+    return entries, True
 
 
 def _rows_html(board: Board, page: int, own: set[int]) -> Markup:
