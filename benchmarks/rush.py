@@ -501,7 +501,7 @@ def _report(
         )
     errors = sum(r.errors for r in readers)
     kinds = sum((r.kinds for r in readers), Counter[str]())
-    if errors or args.reader_rate:
+    if errors or (args.reader_rate and readers):
         print(
             f"  readers' errors (non-2xx, timeouts): {errors}"
             + "".join(f", {kind} x{n}" for kind, n in kinds.most_common())
