@@ -9,27 +9,41 @@ benchmarks/pipeline.py does), warms the leaderboard up, then for --seconds at th
 
 - --uploaders API clients (participants of the fill), each uploading a valid cifar10 zip and
   waiting until it is scored before the next (pipeline.py's clients);
-- --readers leaderboard readers, anonymous (the dev board is public): half of them GET the
-  page, half the API, through two `wrk` processes (a C load generator: far cheaper than
-  Python clients, so that the latencies are the server's; its CPU is shown too). Each
-  connection sends its next request as soon as it has the answer: the readers take all the
-  server can give them, as a crowd pressing refresh does.
+- --readers leaderboard readers, anonymous (the dev board is public), half of them GETting
+  the page, half the API. By default they are paced, an open loop: each sends --reader-rate
+  requests a second on its own schedule (the readers' first sends spread over the first
+  1/rate s), whatever the server does, as a crowd refreshing does: 16 readers at 5 a second
+  are 80 requests a second, about 800 participants each refreshing every 10 s. A reader's
+  latency runs from the time its request was due to the end of the answer's body, so that a
+  slow server is not hidden by readers waiting on it (no coordinated omission); a reader
+  behind its schedule sends the next at once, none skipped, and none after --seconds (the
+  requests a second achieved then fall short of those intended). The readers are threads
+  with an httpx client each (about 1.9 ms of CPU a request at 20,000 submissions, where one
+  asyncio loop with an AsyncClient took about 2.7), in a child process of their own: their
+  GIL is not the uploaders', and their CPU is that process's.
+  `--reader-rate 0` reads closed-loop instead, through two `wrk` processes (a C load
+  generator: far cheaper than Python clients, so that the latencies are the server's; its
+  CPU is shown too): each connection sends its next request as soon as it has the answer,
+  the readers take all the server can give them, and on 2 cores the uploads starve.
 
 Prints uploads scored per second, upload-to-scored p50/p95/p99, reader p50/p99 (page, API,
-together) and their requests per second, CPU seconds per scored submission by process (web,
-worker, PostgreSQL, readers, uploaders), the ranking work the web processes did (the
-`mia_leaderboard_ranking_seconds` histogram of /metrics, when exposed), the goals beside the
-figures, and the load average at the start and the end (the machine may be shared).
+together) and their requests per second (paced: beside those intended) and errors, CPU
+seconds per scored submission by process (web, worker, PostgreSQL, readers, uploaders), the
+ranking work the web processes did (the `mia_leaderboard_ranking_seconds` histogram of
+/metrics, when exposed), the goals beside the figures, and the load average at the start and
+the end (the machine may be shared).
 Everything is stopped and dropped at the end, on Ctrl-C or an error too. `--readers 0` or
 `--uploaders 0` measures one side alone: what the other costs it.
 
     .venv/bin/python benchmarks/rush.py [--submissions 100000] [--participants 2000]
-        [--seconds 60] [--uploaders 8] [--readers 16]
+        [--seconds 60] [--uploaders 8] [--readers 16] [--reader-rate 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import multiprocessing
 import os
 import re
 import secrets
@@ -41,9 +55,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx2 as httpx
@@ -81,13 +97,17 @@ end
 
 @dataclass
 class Readers:
-    """What one wrk process measured: requests, errors, seconds, latency quantiles in ms."""
+    """What the readers of one endpoint measured: requests, errors, seconds, latency
+    quantiles in ms (wrk's 1,000, or every paced request's latency, sorted), and, paced, the
+    requests a second intended and the errors by kind (a status, an exception's name)."""
 
     name: str
     requests: int
     errors: int
     seconds: float
     quantiles: list[float]
+    intended: float = 0.0
+    kinds: Counter[str] = field(default_factory=Counter)
 
     def at(self, share: float) -> float:
         """The latency below which `share` of the requests were answered, in ms."""
@@ -101,7 +121,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--uploaders", type=int, default=8, help="0: the readers alone")
     parser.add_argument(
-        "--readers", type=int, default=16, help="connections, half each; 0: the uploads alone"
+        "--readers", type=int, default=16, help="half page, half API; 0: the uploads alone"
+    )
+    parser.add_argument(
+        "--reader-rate",
+        type=float,
+        default=5,
+        help="requests a second per reader; 0: closed-loop wrk connections, as fast as answered",
     )
     parser.add_argument("--scorers", type=int, default=2, help="the worker's processes")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
@@ -156,7 +182,8 @@ def _rush(
         readers_cpu, began = _children_cpu(), time.perf_counter()
         figures = Figures()
         until = began + args.seconds
-        with _wrk(base, args.readers, args.seconds) as reading:
+        read = _wrk if args.reader_rate == 0 else _paced
+        with read(base, args.readers, args.seconds, args.reader_rate) as reading:
             uploaders = [
                 threading.Thread(
                     target=_client,
@@ -172,7 +199,7 @@ def _rush(
             wall = time.perf_counter() - began
             readers = reading()
         spent = {k: v - cpu[k] for k, v in _cpu(processes).items()}
-        spent["readers (wrk)"] = _children_cpu() - readers_cpu
+        spent["readers"] = _children_cpu() - readers_cpu
         spent.update(_postgres_spent(postgres, _postgres_cpu(url)))
         ranked = _ranking(base)
         ranking_done = None if ranked is None or ranking is None else _minus(ranked, ranking)
@@ -201,7 +228,9 @@ def _warm(base: str, readers: int) -> None:
 
 
 @contextmanager
-def _wrk(base: str, readers: int, seconds: float) -> Iterator[Callable[[], list[Readers]]]:
+def _wrk(
+    base: str, readers: int, seconds: float, _rate: float
+) -> Iterator[Callable[[], list[Readers]]]:
     """Two wrk processes reading for `seconds`, the page and the API, half the connections
     each: a function waiting for their figures. Stopped whatever happens."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
@@ -243,6 +272,99 @@ def _wrk(base: str, readers: int, seconds: float) -> Iterator[Callable[[], list[
                 if run.poll() is None:
                     run.kill()
                     run.wait()
+
+
+@contextmanager
+def _paced(
+    base: str, readers: int, seconds: float, rate: float
+) -> Iterator[Callable[[], list[Readers]]]:
+    """The paced readers in a child process (forked before the uploaders' threads start):
+    a function waiting for their figures. Stopped whatever happens."""
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(target=_read_paced, args=(base, readers, seconds, rate, sending))
+    child.start()
+    sending.close()  # the child's end only: recv() then fails if the child dies
+
+    def figures() -> list[Readers]:
+        got: list[Readers] = receiving.recv()
+        child.join()  # its CPU is then counted among this process's children's
+        return got
+
+    try:
+        yield figures
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+
+
+def _read_paced(base: str, readers: int, seconds: float, rate: float, out: Connection) -> None:
+    """The child process: `readers` threads, even ones the page, odd ones the API, each due
+    to send at its own t0 + k / rate for `seconds`; their figures, by endpoint, sent to
+    `out`."""
+    began = time.perf_counter()
+    until = began + seconds
+    paths = [(PAGE, "page") if i % 2 == 0 else (API, "API") for i in range(readers)]
+    measured: list[tuple[list[float], Counter[str]]] = [([], Counter()) for _ in paths]
+    threads = [
+        threading.Thread(
+            target=_reader,
+            args=(base, path, began + i / (readers * rate), rate, until, *measured[i]),
+        )
+        for i, (path, _) in enumerate(paths)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds_read = time.perf_counter() - began
+    figures = []
+    for name in ("page", "API"):
+        mine = [m for m, (_, n) in zip(measured, paths, strict=True) if n == name]
+        if not mine:
+            continue  # --readers 1: the page alone
+        latencies = sorted(ms for latency, _ in mine for ms in latency)
+        kinds = sum((kind for _, kind in mine), Counter[str]())
+        figures.append(
+            Readers(
+                name,
+                len(latencies),
+                kinds.total(),
+                seconds_read,
+                latencies,
+                intended=rate * len(mine),
+                kinds=kinds,
+            )
+        )
+    out.send(figures)
+
+
+def _reader(
+    base: str,
+    path: str,
+    first: float,
+    rate: float,
+    until: float,
+    latencies: list[float],
+    errors: Counter[str],
+) -> None:
+    """One reader: GET `path` when due (at once when behind), each latency in ms from when
+    the request was due to the end of its answer, every answer's (an error's too); none
+    sent after `until`."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for k in itertools.count():
+            due, now = first + k / rate, time.perf_counter()
+            if due >= until or now >= until:
+                return
+            time.sleep(max(0.0, due - now))
+            try:
+                status = str(client.get(path).status_code)
+            except httpx.TransportError as error:
+                status = type(error).__name__
+            latencies.append((time.perf_counter() - due) * 1000)
+            if status != "200":
+                errors[status] += 1
 
 
 def _parsed(name: str, out: str) -> Readers:
@@ -345,7 +467,9 @@ def _report(
     done = len(figures.to_scored)
     rate = done / wall
     print(
-        f"rush: {args.uploaders} uploaders and {args.readers} readers for {args.seconds:g} s "
+        f"rush: {args.uploaders} uploaders and {args.readers} readers "
+        + (f"at {args.reader_rate:g} a second each " if args.reader_rate else "(closed loop) ")
+        + f"for {args.seconds:g} s "
         f"on {args.submissions:,} submissions; 2 web processes, 1 worker of {args.scorers} "
         f"scoring processes"
     )
@@ -362,30 +486,38 @@ def _report(
             f"   goal p95 < 1000: {_verdict(p95, GOAL_P95, above=False, unit='ms')}"
         )
         print(f"  the POST alone, ms:    {_percentiles(figures.upload)}")
-    rows = [(r.name, r.at(0.5), r.at(0.99), r.requests, r.seconds) for r in readers]
+    rows = [(r.name, r.at(0.5), r.at(0.99), r.requests, r.seconds, r.intended) for r in readers]
     if readers:
         requests, seconds = sum(r.requests for r in readers), max(r.seconds for r in readers)
-        rows.append(("all", _together(readers, 0.5), _together(readers, 0.99), requests, seconds))
-    for name, p50, p99, count, seconds in rows:
+        intended = sum(r.intended for r in readers)
+        p50, p99 = _together(readers, 0.5), _together(readers, 0.99)
+        rows.append(("all", p50, p99, requests, seconds, intended))
+    for name, p50, p99, count, seconds, intended in rows:
         print(
             f"  readers {name:>4}, ms:     p50 {p50:7.1f}  p99 {p99:7.1f}  "
             f"{count / seconds:6.0f} requests/s"
-            f"   goal p99 < 50: {_verdict(p99, GOAL_P99, above=False, unit='ms')}"
+            + (f" of {intended:.0f} intended" if intended else "")
+            + f"   goal p99 < 50: {_verdict(p99, GOAL_P99, above=False, unit='ms')}"
         )
     errors = sum(r.errors for r in readers)
-    if errors:
-        print(f"  readers' errors (non-2xx, timeouts): {errors}")
+    kinds = sum((r.kinds for r in readers), Counter[str]())
+    if errors or (args.reader_rate and readers):
+        print(
+            f"  readers' errors (non-2xx, timeouts): {errors}"
+            + "".join(f", {kind} x{n}" for kind, n in kinds.most_common())
+        )
     rest = (
         spent["machine"]
-        - sum(v for k, v in spent.items() if k in ("web", "worker", "clients", "readers (wrk)"))
+        - sum(v for k, v in spent.items() if k in ("web", "worker", "clients", "readers"))
         - spent["postgres (all)"]
     )
+    readers_name = "readers (a child process)" if args.reader_rate else "readers (wrk)"
     shown = {
         "web": spent["web"],
         "worker": spent["worker"],
         "postgres (all)": spent["postgres (all)"],
         "of which this database's backends": spent["postgres (this database's backends)"],
-        "readers (wrk)": spent["readers (wrk)"],
+        readers_name: spent["readers"],
         "uploaders (this process)": spent["clients"],
         "redis and the rest of the machine": rest,
         "machine": spent["machine"],
