@@ -25,7 +25,8 @@ from throwaway import throwaway_database  # benchmarks/throwaway.py
 
 from app.admin.submissions import service as admin_submissions
 from app.core.db import make_engine, sessions
-from app.leaderboard import boards, representatives, service
+from app.leaderboard import boards, service
+from app.models import representative
 from app.models.competition import Competition
 from app.models.phase import Phase
 from app.models.submission import Submission, SubmissionStatus
@@ -101,7 +102,7 @@ def _measure(size: int, participants: int) -> dict[str, float]:
 
             print(f"{size:,} submissions: the busiest participant has {len(own)}")
             figures["one owner's rows worked out"] = _median(
-                lambda: representatives.refresh(session, track.id, [busiest])
+                lambda: representative.refresh(session, track.id, [busiest])
             )
             session.commit()
             change("a new score", new_score)

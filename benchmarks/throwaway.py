@@ -66,11 +66,11 @@ def rebuild_representatives(url: str) -> None:
     """Work out the leaderboards' representatives of every track after a COPY (which goes
     around the ORM that keeps them current)."""
     from app.core.db import committing, make_engine, sessions
-    from app.leaderboard import representatives
+    from app.models import representative
     from app.models.track import Track
 
     engine = make_engine(url)
     with committing(sessions(engine)()) as session:
         for track_id in session.scalars(select(Track.id)):
-            representatives.rebuild(session, track_id)
+            representative.rebuild(session, track_id)
     engine.dispose()

@@ -16,7 +16,6 @@ from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from app.core.config import get_settings
-from app.leaderboard import representatives  # noqa: F401  (kept current on every flush)
 from app.models import registry  # noqa: F401  (every model mapped before a session runs)
 
 _ROOT = Path(__file__).resolve().parents[2]

@@ -22,7 +22,6 @@ from app.competitions import audit
 from app.competitions.registrations import organizes, tracks_of
 from app.competitions.visibility import hidden, ranking_phase, splits_of
 from app.core.errors import Invalid
-from app.leaderboard.representatives import in_benchmark, owner, rankable
 from app.leaderboard.rules import Rules, rules_of
 from app.mail import notices
 from app.models.base import utcnow
@@ -30,7 +29,7 @@ from app.models.competition import Competition
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.ranking import Ranking
 from app.models.registration import Registration, RegistrationStatus
-from app.models.representative import Representative
+from app.models.representative import Representative, in_benchmark, owner, rankable
 from app.models.reveal import Reveal
 from app.models.scenario import Scenario
 from app.models.score import Score

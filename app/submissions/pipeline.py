@@ -26,9 +26,9 @@ from app.competitions.truth import MissingTruth, truth_of
 from app.core import jobs, zip_storage
 from app.core.config import Settings
 from app.core.db import SessionFactory, committing
-from app.leaderboard import representatives
 from app.leaderboard.intervals import compute_intervals, sweep_intervals
 from app.mail import notices
+from app.models import representative
 from app.models.base import utcnow
 from app.models.competition import Competition
 from app.models.ground_truth import GroundTruth as TruthRow
@@ -552,7 +552,7 @@ def rescore_track(
     ids = [submission_id for submission_id, _, _ in queued]
     session.expire_all()  # loaded rows of the track show their new status
     owners = {-team if team else user for _, user, team in queued}
-    representatives.refresh(session, track_id, owners)  # off the boards until scored again
+    representative.refresh(session, track_id, owners)  # off the boards until scored again
     if len(ids) >= BULK_FROM:
         jobs.after_commit(session, partial(dispatcher.send_rescore, track_id, 0))
     else:

@@ -16,7 +16,7 @@ from app.core import zip_storage
 from app.core.db import committing, row_by_id
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge, TooMany
 from app.core.sizes import size_text
-from app.leaderboard import representatives
+from app.models import representative
 from app.models.competition import Competition
 from app.models.phase import LeaderboardPolicy, Phase
 from app.models.registration import Registration, RegistrationStatus
@@ -435,7 +435,7 @@ def pin(session: Session, submission: Submission, user: User, *, pinned: bool) -
     session.flush()
     # The UPDATE went around the flush's change tracking (unpinning may change nothing it sees).
     key = -submission.team_id if submission.team_id is not None else submission.user_id
-    representatives.refresh(session, submission.track_id, [key])
+    representative.refresh(session, submission.track_id, [key])
     return submission
 
 

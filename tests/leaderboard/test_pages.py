@@ -14,8 +14,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.leaderboard import representatives
 from app.main import create_app
+from app.models import representative
 from app.models.base import utcnow
 from app.models.phase import Phase
 from app.models.ranking import Ranking
@@ -142,7 +142,7 @@ def crowd(session: Session, count: int = OTHERS) -> None:
                 for scenario in scenarios
             ],
         )
-    representatives.rebuild(session, track.id)  # bulk INSERTs go around the flush
+    representative.rebuild(session, track.id)  # bulk INSERTs go around the flush
     session.commit()
 
 

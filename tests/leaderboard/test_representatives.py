@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from app.core.db import committing, sessions
-from app.leaderboard import representatives
+from app.models import representative
 from app.models.phase import Phase
 from app.models.ranking import Ranking
 from app.models.representative import Representative
@@ -54,7 +54,7 @@ def _afresh(session: Session) -> list[tuple[object, ...]]:
     session holds is committed first)."""
     session.commit()
     for track_id in session.scalars(select(Track.id)).all():
-        representatives.rebuild(session, track_id)
+        representative.rebuild(session, track_id)
     rows = _rows(session)
     session.rollback()
     return rows
@@ -203,7 +203,7 @@ def test_thousands_of_owners_at_once_lock_their_track_not_each_owner(arena: Aren
     arena.upload(ada, arena.zip("cifar10-weak"))
     assert arena.score_sent() == ["scored"]
     track = arena.session.scalars(select(Track).where(Track.name == "cifar10")).one()
-    representatives.refresh(arena.session, track.id, range(-100_000, 100_001))
+    representative.refresh(arena.session, track.id, range(-100_000, 100_001))
     arena.session.commit()
     assert len(_rows(arena.session)) == 2  # ada's, dev and final
     assert _rows(arena.session) == _afresh(arena.session)
