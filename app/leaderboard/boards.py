@@ -125,7 +125,7 @@ def _with_rank_intervals(
     entries: list[service.Entry],
 ) -> tuple[list[service.Entry], bool]:
     """The rows with their rank intervals, worked out afresh at most every RANK_INTERVALS_EVERY
-    seconds in a process (200-300 ms of CPU for 2,000 rows of 1,000 replicates, most of what a
+    seconds in a process (180-290 ms for 2,000 rows of 1,000 replicates, most of what a
     board costs; while scores stream in, a board is made again every few seconds); in between,
     those of the last time, for the rows that had one then (and True: reused). A row new since
     shows none until the next time, as a row whose replicates are still being computed does."""
