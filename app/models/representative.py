@@ -89,6 +89,11 @@ def owner() -> Any:
     return case((Submission.team_id.is_not(None), -Submission.team_id), else_=Submission.user_id)
 
 
+def key_of(user_id: int, team_id: int | None) -> int:
+    """`owner()` of one submission's uploader and team, in Python."""
+    return -team_id if team_id else user_id
+
+
 def in_benchmark() -> Any:
     """True for the submissions of a benchmark phase: they rank on the benchmark's board only."""
     return Submission.phase_id.in_(select(Phase.id).where(Phase.benchmark))
@@ -265,26 +270,33 @@ def _note(session: Session, _context: UOWTransaction, _instances: object) -> Non
 
 def _note_row(session: Session, stale: _Stale, row: object, *, whole: bool) -> None:
     """Note what `row` (new or deleted when `whole`, else changed) changes."""
-    state = instance_state(row)
-    changed = {a.key for a in state.attrs if a.history.has_changes()}
     if isinstance(row, Submission):
+        state = instance_state(row)
         scored = SubmissionStatus.SCORED in {row.status, *_before(state, "status")}
         if (whole and (scored or row in session.deleted)) or (
-            changed & set(_OWNING) or ("status" in changed and scored)
+            any(_changed(state, key) for key in _OWNING) or (_changed(state, "status") and scored)
         ):
             teams = {row.team_id, *_before(state, "team_id")}
             users = {row.user_id, *_before(state, "user_id")}
-            stale.owners[row.track_id] |= {-t if t else u for t in teams for u in users}
-    elif isinstance(row, Ranking) and (whole or "ranking_score" in changed):
+            stale.owners[row.track_id] |= {key_of(u, t) for t in teams for u in users}
+    elif isinstance(row, Ranking) and (whole or _changed(instance_state(row), "ranking_score")):
         stale.rankings.add(row.submission_id)
-    elif isinstance(row, Registration) and (whole or "status" in changed):
-        if RegistrationStatus.BANNED in {row.status, *_before(state, "status")}:
+    elif isinstance(row, Registration):
+        record = instance_state(row)
+        banned = RegistrationStatus.BANNED in {row.status, *_before(record, "status")}
+        if banned and (whole or _changed(record, "status")):
             stale.bans.add((row.competition_id, row.user_id))
     elif isinstance(row, Team) and row in session.deleted:  # its uploads become their uploaders'
         for track_id, user_id in session.execute(
             select(Submission.track_id, Submission.user_id).where(Submission.team_id == row.id)
         ).tuples():
             stale.owners[track_id] |= {-row.id, user_id}
+
+
+def _changed(state: Any, key: str) -> bool:
+    """This flush changes the attribute (only the attributes asked about are looked at: every
+    flush of the application passes here)."""
+    return bool(state.attrs[key].history.has_changes())
 
 
 def _before(state: Any, key: str) -> list[Any]:
@@ -306,7 +318,7 @@ def _work_out(session: Session, _context: UOWTransaction) -> None:
                     Submission.id.in_(stale.rankings)
                 )
             ).tuples():
-                owners[track_id].add(-team_id if team_id else user_id)
+                owners[track_id].add(key_of(user_id, team_id))
         for competition_id, user_id in stale.bans:
             for track_id, key in session.execute(
                 select(Submission.track_id, owner())

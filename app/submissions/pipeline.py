@@ -551,7 +551,7 @@ def rescore_track(
     ).all()
     ids = [submission_id for submission_id, _, _ in queued]
     session.expire_all()  # loaded rows of the track show their new status
-    owners = {-team if team else user for _, user, team in queued}
+    owners = {representative.key_of(user, team) for _, user, team in queued}
     representative.refresh(session, track_id, owners)  # off the boards until scored again
     if len(ids) >= BULK_FROM:
         jobs.after_commit(session, partial(dispatcher.send_rescore, track_id, 0))

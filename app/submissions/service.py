@@ -434,7 +434,7 @@ def pin(session: Session, submission: Submission, user: User, *, pinned: bool) -
     submission.pinned = pinned
     session.flush()
     # The UPDATE went around the flush's change tracking (unpinning may change nothing it sees).
-    key = -submission.team_id if submission.team_id is not None else submission.user_id
+    key = representative.key_of(submission.user_id, submission.team_id)
     representative.refresh(session, submission.track_id, [key])
     return submission
 
